@@ -1,0 +1,34 @@
+"""Production settings: secrets must come from the environment; HTTPS hardening on."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from multica_site.settings.base import *  # noqa: F403
+from multica_site.settings.base import env, env_bool, env_int, env_list
+
+APP_ENV = "production"
+DEBUG = False
+
+SECRET_KEY = env("SECRET_KEY")
+JWT_SECRET = env("JWT_SECRET")
+if not SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("multica-dev"):
+    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters")
+if not JWT_SECRET or JWT_SECRET == "multica-dev-secret-change-in-production":
+    raise ImproperlyConfigured("JWT_SECRET must be set in production")
+VERIFICATION_CODE_KEY = env("VERIFICATION_CODE_KEY") or SECRET_KEY
+# The development login code is never honoured in production.
+MULTICA_DEV_VERIFICATION_CODE = ""
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this server answers to")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+LOGGING["root"]["level"] = env("LOG_LEVEL", "INFO")  # noqa: F405

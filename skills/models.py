@@ -1,0 +1,1 @@
+"""Models of the skills domain (filled by the issue that builds this domain)."""

@@ -1,0 +1,1 @@
+"""Models of the usage domain (filled by the issue that builds this domain)."""

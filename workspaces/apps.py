@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class WorkspacesConfig(AppConfig):
+    """Users, authentication, workspaces, members, invitations and the tenancy resolver."""
+
+    name = "workspaces"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,135 @@
+"""Authentication: bearer tokens (JWT, ``mul_`` PAT, and the token kinds later issues register)
+and the ``multica_auth`` cookie with Multica's HMAC CSRF check (spec §1.1, §1.3).
+
+``request.auth`` is always a :class:`Credential` saying which kind of credential was used; the
+tenancy resolver reads its workspace binding.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from workspaces import tokens
+from workspaces.models import PersonalAccessToken, User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authenticated a request. ``workspace_id`` is set for workspace-bound tokens."""
+
+    kind: str  # "jwt" | "cookie" | "pat" | "task" | "daemon"
+    token_id: str | None = None
+    workspace_id: uuid.UUID | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Prefix → resolver(raw) -> (user, credential) | None. Later issues add task and daemon tokens.
+TokenResolver = Callable[[str], "tuple[User, Credential] | None"]
+TOKEN_RESOLVERS: dict[str, TokenResolver] = {}
+
+
+def register_token_resolver(prefix: str, resolver: TokenResolver) -> None:
+    TOKEN_RESOLVERS[prefix] = resolver
+
+
+def resolve_pat(raw: str) -> tuple[User, Credential] | None:
+    now = timezone.now()
+    pat = (
+        PersonalAccessToken.objects.select_related("user")
+        .filter(token_hash=tokens.hash_token(raw), revoked=False)
+        .first()
+    )
+    if pat is None or (pat.expires_at is not None and pat.expires_at <= now):
+        return None
+    if not pat.user.is_active:
+        return None
+    if pat.last_used_at is None or (now - pat.last_used_at).total_seconds() > 60:
+        # Coarse-grained so that a busy CLI does not write on every request.
+        PersonalAccessToken.objects.filter(pk=pat.pk).update(last_used_at=now)
+    return pat.user, Credential(kind="pat", token_id=str(pat.pk))
+
+
+register_token_resolver(tokens.PAT_PREFIX, resolve_pat)
+
+
+def user_from_jwt(raw: str) -> User | None:
+    claims = tokens.decode_jwt(raw)
+    if claims is None:
+        return None
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+    except ValueError:
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def authenticate_token(raw: str) -> tuple[User, Credential]:
+    """Prefix dispatch: registered prefixes (``mul_``, ``mat_``, …), else a JWT."""
+    for prefix, resolver in TOKEN_RESOLVERS.items():
+        if raw.startswith(prefix):
+            result = resolver(raw)
+            if result is None:
+                raise exceptions.AuthenticationFailed("invalid token")
+            return result
+    if raw.startswith(
+        (tokens.CLOUD_TOKEN_PREFIX, tokens.DAEMON_TOKEN_PREFIX, tokens.TASK_TOKEN_PREFIX)
+    ):
+        raise exceptions.AuthenticationFailed("invalid token")
+    user = user_from_jwt(raw)
+    if user is None:
+        raise exceptions.AuthenticationFailed("invalid token")
+    return user, Credential(kind="jwt")
+
+
+def bearer_token(request: Any) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise exceptions.AuthenticationFailed("invalid token")
+    return value.strip()
+
+
+class BearerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>``. Bearer requests skip CSRF."""
+
+    def authenticate(self, request: Request) -> tuple[User, Credential] | None:
+        raw = bearer_token(request)
+        if raw is None:
+            return None
+        return authenticate_token(raw)
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+
+
+class CookieAuthentication(BaseAuthentication):
+    """The ``multica_auth`` cookie (a JWT). Unsafe methods must send a valid ``X-CSRF-Token``."""
+
+    def authenticate(self, request: Request) -> tuple[User, Credential] | None:
+        raw = request.COOKIES.get(settings.AUTH_COOKIE_NAME)
+        if not raw:
+            return None
+        user = user_from_jwt(raw)
+        if user is None:
+            raise exceptions.AuthenticationFailed("invalid token")
+        if request.method not in SAFE_METHODS and not tokens.csrf_token_valid(
+            raw, request.META.get("HTTP_X_CSRF_TOKEN")
+        ):
+            raise exceptions.PermissionDenied("CSRF validation failed")
+        return user, Credential(kind="cookie")
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"

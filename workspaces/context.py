@@ -1,0 +1,154 @@
+"""The one place that decides tenancy: which workspace a request acts in, and as whom.
+
+Every API view (through :mod:`multica_site.views`) and every WebSocket consumer calls
+:func:`resolve_workspace_context`. Order, as Multica's ``ResolveWorkspaceIDFromRequest``:
+the workspace a token is bound to, then ``workspace_slug`` (query) / ``X-Workspace-Slug``,
+then ``workspace_id`` (query) / ``X-Workspace-ID``. Missing → 400; unknown or not a member →
+404 ``workspace not found``; wrong role → 403 ``insufficient permissions``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from multica_site.errors import NotFound, PermissionDenied, ValidationError
+from workspaces.models import Member, Role, Workspace
+
+if TYPE_CHECKING:
+    from workspaces.authentication import Credential
+    from workspaces.models import User
+
+ANY_MEMBER: frozenset[str] = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
+ADMINS: frozenset[str] = frozenset({Role.OWNER, Role.ADMIN})
+OWNERS: frozenset[str] = frozenset({Role.OWNER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: ``member`` (a user), ``agent`` (task token), or ``system``."""
+
+    type: str
+    id: str
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(type="system", id="")
+
+
+@dataclass(frozen=True)
+class WorkspaceContext:
+    workspace: Workspace
+    user: User | None
+    member: Member | None
+    actor: Actor
+    credential: Credential | None = None
+
+    @property
+    def workspace_id(self) -> uuid.UUID:
+        return self.workspace.id
+
+    @property
+    def role(self) -> str | None:
+        return self.member.role if self.member else None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.actor.type == "agent"
+
+
+@dataclass(frozen=True)
+class WorkspaceIdentifiers:
+    slug: str | None = None
+    workspace_id: str | None = None
+
+
+# Hook for later issues: (ctx-to-be) → Actor, e.g. a task token acting as its agent.
+ActorResolver = Callable[[Workspace, "User", "Credential | None", Mapping[str, str]], Actor | None]
+ACTOR_RESOLVERS: list[ActorResolver] = []
+
+
+def identifiers_from(query: Mapping[str, Any], headers: Mapping[str, Any]) -> WorkspaceIdentifiers:
+    """Read the workspace identifiers of a request in Multica's precedence (slug before id)."""
+    slug = query.get("workspace_slug") or headers.get("X-Workspace-Slug") or None
+    ws_id = query.get("workspace_id") or headers.get("X-Workspace-ID") or None
+    return WorkspaceIdentifiers(slug=slug, workspace_id=ws_id)
+
+
+def _parse_uuid(value: str, message: str = "invalid workspace_id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise ValidationError(message, code="invalid_workspace_id") from exc
+
+
+def _lookup(identifiers: WorkspaceIdentifiers) -> Workspace:
+    if identifiers.slug:
+        ws = Workspace.objects.filter(slug=identifiers.slug.strip().lower()).first()
+    elif identifiers.workspace_id:
+        ws = Workspace.objects.filter(pk=_parse_uuid(identifiers.workspace_id)).first()
+    else:
+        raise ValidationError(
+            "workspace_id or workspace_slug is required", code="workspace_required"
+        )
+    if ws is None:
+        raise NotFound("workspace not found", code="workspace_not_found")
+    return ws
+
+
+def resolve_workspace_context(
+    *,
+    user: User | None,
+    credential: Credential | None,
+    identifiers: WorkspaceIdentifiers,
+    headers: Mapping[str, str] | None = None,
+    roles: Iterable[str] = ANY_MEMBER,
+) -> WorkspaceContext:
+    """Decide workspace, member and actor, or raise the domain error the spec names."""
+    if user is None:
+        raise NotFound("workspace not found", code="workspace_not_found")
+    bound = credential.workspace_id if credential is not None else None
+    if bound is not None:
+        if identifiers.slug or identifiers.workspace_id:
+            requested = _lookup(identifiers)
+            if requested.id != bound:
+                raise PermissionDenied(
+                    "task token is bound to a different workspace", code="workspace_mismatch"
+                )
+        workspace = Workspace.objects.filter(pk=bound).first()
+        if workspace is None:
+            raise NotFound("workspace not found", code="workspace_not_found")
+    else:
+        workspace = _lookup(identifiers)
+    member = Member.objects.filter(workspace=workspace, user=user).first()
+    if member is None:
+        raise NotFound("workspace not found", code="workspace_not_found")
+    actor: Actor | None = None
+    for resolver in ACTOR_RESOLVERS:
+        actor = resolver(workspace, user, credential, headers or {})
+        if actor is not None:
+            break
+    ctx = WorkspaceContext(
+        workspace=workspace,
+        user=user,
+        member=member,
+        actor=actor or Actor(type="member", id=str(user.pk)),
+        credential=credential,
+    )
+    require_role(ctx, roles)
+    return ctx
+
+
+def require_role(ctx: WorkspaceContext, roles: Iterable[str]) -> None:
+    roles = frozenset(roles)
+    if roles == ANY_MEMBER:
+        return
+    if ctx.role not in roles:
+        raise PermissionDenied("insufficient permissions")
+
+
+def system_context(workspace: Workspace) -> WorkspaceContext:
+    """A context for Celery tasks and commands acting as the system in ``workspace``."""
+    return WorkspaceContext(workspace=workspace, user=None, member=None, actor=Actor.system())
