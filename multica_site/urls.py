@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from multica_site import health
+from multica_site import health, pages
 from multica_site.schema import SchemaDocsView, SchemaView
 
 urlpatterns = [
@@ -16,5 +16,7 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SchemaDocsView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("login", pages.login_page, name="login"),
+    path("", pages.home_page, name="home"),
     path("", include("workspaces.urls")),
 ]

@@ -224,6 +224,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "workspaces.authentication.BearerAuthentication",
         "workspaces.authentication.CookieAuthentication",
+        # Django's session (admin login) with Django's CSRF: makes the browsable API usable.
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["multica_site.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": [
