@@ -19,4 +19,5 @@ urlpatterns = [
     path("login", pages.login_page, name="login"),
     path("", pages.home_page, name="home"),
     path("", include("workspaces.urls")),
+    path("", include("issues.urls")),
 ]

@@ -9,6 +9,9 @@ In both cases every table is checksummed before and after: nothing may change.
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 from django.db import connection
@@ -35,7 +38,9 @@ def checksum() -> dict[str, str]:
 def victim_objects(victim) -> dict[str, str]:
     """A victim-owned id for every kind of path parameter a workspace route can take.
 
-    A new route with a parameter missing here fails the walk: add the victim object for it.
+    Each domain contributes ``tests/tenancy/victims_<domain>.py`` with ``victims(victim)``
+    returning ``{param_name: id}``. A new route with a parameter no module provides fails the
+    walk: add the victim object for it.
     """
     member = Member.objects.filter(workspace=victim.workspace, user=victim.member).get()
     invitation = Invitation.objects.create(
@@ -44,11 +49,15 @@ def victim_objects(victim) -> dict[str, str]:
         invitee_email="someone@example.com",
         expires_at="2999-01-01T00:00:00Z",
     )
-    return {
+    ids = {
         "workspace_id": str(victim.workspace.id),
         "member_id": str(member.id),
         "invitation_id": str(invitation.id),
     }
+    for module_path in sorted(Path(__file__).parent.glob("victims_*.py")):
+        module = importlib.import_module(f"tests.tenancy.{module_path.stem}")
+        ids.update({k: str(v) for k, v in module.victims(victim).items()})
+    return ids
 
 
 def workspace_routes():
