@@ -78,5 +78,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _is_custom(exc: drf.APIException) -> bool:
-    """True when the raiser gave its own sentence rather than DRF's English default."""
+    """True when the raiser gave its own sentence rather than DRF's English default.
+
+    A parser's ``ParseError`` carries the JSON decoder's message, which is not ours to show.
+    """
+    if isinstance(exc, drf.ParseError):
+        return False
     return str(exc.detail) != str(type(exc).default_detail)
