@@ -147,3 +147,25 @@ def other_ws(make_user, make_workspace) -> WorkspaceSetup:
     owner = make_user("intruder@example.com", name="Intruder")
     workspace = make_workspace(owner=owner, slug="globex", name="Globex")
     return WorkspaceSetup(workspace=workspace, owner=owner, admin=owner, member=owner)
+
+
+@pytest.fixture
+def captured_events():
+    """Events delivered to sinks. Events go out on commit: in a (non-transactional) test wrap
+    the write in ``django_capture_on_commit_callbacks(execute=True)``. ``.of(type)``, ``.types()``.
+    """
+    from multica_site import events as bus
+
+    class Captured(list):
+        def of(self, event_type: str) -> list:
+            return [e for e in self if e.type == event_type]
+
+        def types(self) -> list[str]:
+            return [e.type for e in self]
+
+    captured = Captured()
+    bus.add_sink(captured.append)
+    try:
+        yield captured
+    finally:
+        bus.remove_sink(captured.append)

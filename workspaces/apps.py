@@ -6,3 +6,6 @@ class WorkspacesConfig(AppConfig):
 
     name = "workspaces"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workspaces import schema  # noqa: F401, PLC0415 - registers OpenAPI extensions
