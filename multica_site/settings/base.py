@@ -188,6 +188,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # JSON bodies: 1 MiB, as Multica
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
+MULTICA_MAX_UPLOAD_BYTES = env_int("MULTICA_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)  # per upload
 
 # --- auth (spec §1) ----------------------------------------------------------------------------
 JWT_SECRET = env("JWT_SECRET", "multica-dev-secret-change-in-production")
