@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import ProhibitNullCharactersValidator
 from rest_framework.request import Request
 
 from issues.wire_catalog import attachment_wire, label_wire, project_wire
@@ -26,6 +27,10 @@ class StrictCharField(serializers.CharField):
         kwargs.setdefault("allow_blank", True)
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+        # NUL bytes are the services' business (refused in names, stripped from text).
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
