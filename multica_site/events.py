@@ -18,7 +18,9 @@ from django.db import transaction
 logger = logging.getLogger("multica.events")
 
 # Keys that never leave the server (Multica's internalOnlyPayloadKeys, plus secrets).
-INTERNAL_ONLY_KEYS = frozenset({"prev_description", "custom_env", "token_hash", "code_hmac"})
+INTERNAL_ONLY_KEYS = frozenset(
+    {"prev_title", "prev_description", "custom_env", "token_hash", "code_hmac"}
+)
 
 
 @dataclass(frozen=True)

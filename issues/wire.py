@@ -1,0 +1,186 @@
+"""Wire shapes of the board (spec §3.1, §3.2, §3.6): the JSON Multica sends for issues, statuses,
+labels embedded in issues, issue reactions and activity entries.
+
+API views and event payloads both render through these functions, so the two never drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from issues.services import attachments as attachment_services
+from multica_site.wire import format_date, format_time, format_time_nano, str_or_none
+
+if TYPE_CHECKING:
+    from issues.models import ActivityLog, Attachment, Issue, IssueReaction, IssueStatus, Label
+    from workspaces.models import Workspace
+
+# The 7 built-in statuses (spec §3.2): key = category, in display order, with Multica's names,
+# descriptions and colours.
+BUILTIN_STATUSES: tuple[tuple[str, str, str, str], ...] = (
+    ("backlog", "Backlog", "Parked. Assigning an issue here never starts an agent run.", "#6b7280"),
+    ("todo", "Todo", "Queued for work. Moving an issue here starts the assigned agent.", "#6b7280"),
+    ("in_progress", "In Progress", "Actively being worked on.", "#f59e0b"),
+    ("in_review", "In Review",
+     "Work delivered, waiting on human review. Finalizes the autopilot run.", "#22c55e"),
+    ("done", "Done", "Completed.", "#3b82f6"),
+    ("blocked", "Blocked", "Stalled on an external dependency.", "#ef4444"),
+    ("cancelled", "Cancelled", "Decided not to do.", "#6b7280"),
+)  # fmt: skip
+CATEGORIES: tuple[str, ...] = tuple(key for key, _, _, _ in BUILTIN_STATUSES)
+CATEGORY_RANK: dict[str, int] = {key: i for i, key in enumerate(CATEGORIES)}
+BUILTIN_KEYS = frozenset(CATEGORIES)
+CLOSED_CATEGORIES = frozenset({"done", "cancelled"})
+PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low", "none")
+
+
+def issue_prefix(workspace: Workspace) -> str:
+    """``<issue_prefix>``; empty ⇒ first 3 letters of the workspace name upper-cased, else WS."""
+    prefix = (workspace.issue_prefix or "").strip()
+    if prefix:
+        return prefix
+    letters = [c for c in (workspace.name or "") if c.isascii() and c.isalpha()][:3]
+    return "".join(letters).upper() or "WS"
+
+
+def issue_identifier(prefix: str, number: int) -> str:
+    return f"{prefix}-{number}"
+
+
+def label_wire(label: Label) -> dict[str, Any]:
+    """A label as embedded in issues (``labels`` of list/get/create, ``issue_labels:changed``)."""
+    return {
+        "id": str(label.id),
+        "workspace_id": str(label.workspace_id),
+        "resource_type": label.resource_type,
+        "name": label.name,
+        "description": label.description,
+        "color": label.color,
+        "created_at": format_time(label.created_at),
+        "updated_at": format_time(label.updated_at),
+    }
+
+
+def reaction_wire(reaction: IssueReaction, issue_revision: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": str(reaction.id),
+        "issue_id": str(reaction.issue_id),
+        "actor_type": reaction.actor_type,
+        "actor_id": str(reaction.actor_id),
+        "emoji": reaction.emoji,
+        "created_at": format_time(reaction.created_at),
+    }
+    if issue_revision:
+        out["issue_revision"] = issue_revision
+    return out
+
+
+def _basic_attachment_wire(attachment: Attachment) -> dict[str, Any]:
+    url = attachment.file.url if attachment.file else ""
+    return {
+        "id": str(attachment.id),
+        "workspace_id": str(attachment.workspace_id),
+        "issue_id": str_or_none(attachment.issue_id),
+        "comment_id": str_or_none(attachment.comment_id),
+        "chat_session_id": None,
+        "chat_message_id": None,
+        "uploader_type": attachment.uploader_type,
+        "uploader_id": str(attachment.uploader_id),
+        "filename": attachment.filename,
+        "url": url,
+        "download_url": f"/api/attachments/{attachment.id}/download",
+        "content_type": attachment.content_type,
+        "size_bytes": attachment.size_bytes,
+        "created_at": format_time(attachment.created_at),
+    }
+
+
+def attachment_wire(attachment: Attachment) -> dict[str, Any]:
+    """The attachments area's renderer (``issues.services.attachments.attachment_wire``) when it
+    provides one; a §10-shaped fallback otherwise."""
+    render = getattr(attachment_services, "attachment_wire", None) or _basic_attachment_wire
+    return render(attachment)
+
+
+def issue_wire(
+    issue: Issue,
+    *,
+    prefix: str,
+    status_category: str | None = None,
+    labels: Iterable[Label] | None = None,
+    reactions: Iterable[IssueReaction] | None = None,
+    attachments: Iterable[Attachment] | None = None,
+) -> dict[str, Any]:
+    """The ``Issue`` object. ``labels=None`` leaves the key out (update responses, issue:updated);
+    reactions/attachments are included only when non-empty (GET-one, create)."""
+    status = issue.status
+    out: dict[str, Any] = {
+        "id": str(issue.id),
+        "workspace_id": str(issue.workspace_id),
+        "number": issue.number,
+        "identifier": f"{prefix}-{issue.number}",
+        "title": issue.title,
+        "description": issue.description,
+        "status": status,
+        # A built-in key is its own category; a custom key's category comes from the catalog.
+        "status_category": status_category or status,
+        "priority": issue.priority,
+        "assignee_type": issue.assignee_type,
+        "assignee_id": str_or_none(issue.assignee_id),
+        "creator_type": issue.creator_type,
+        "creator_id": str(issue.creator_id),
+        "parent_issue_id": str_or_none(issue.parent_issue_id),
+        "project_id": str_or_none(issue.project_id),
+        "position": float(issue.position),
+        "stage": issue.stage,
+        "start_date": format_date(issue.start_date),
+        "due_date": format_date(issue.due_date),
+        "created_at": format_time(issue.created_at),
+        "updated_at": format_time(issue.updated_at),
+        "revision": issue.revision,
+        "last_activity_at": format_time_nano(issue.last_activity_at),
+        "metadata": issue.metadata if isinstance(issue.metadata, dict) else {},
+        "properties": issue.properties if isinstance(issue.properties, dict) else {},
+    }
+    if reactions is not None:
+        rendered = [reaction_wire(r) for r in reactions]
+        if rendered:
+            out["reactions"] = rendered
+    if attachments is not None:
+        rendered = [attachment_wire(a) for a in attachments]
+        if rendered:
+            out["attachments"] = rendered
+    if labels is not None:
+        out["labels"] = [label_wire(label) for label in labels]
+    return out
+
+
+def status_wire(status: IssueStatus) -> dict[str, Any]:
+    return {
+        "id": str(status.id),
+        "workspace_id": str(status.workspace_id),
+        "key": status.key,
+        "name": status.name,
+        "description": status.description,
+        "category": status.category,
+        "color": status.color,
+        "is_system": status.is_system,
+        "position": float(status.position),
+        "archived_at": format_time(status.archived_at),
+        "created_at": format_time(status.created_at),
+        "updated_at": format_time(status.updated_at),
+    }
+
+
+def activity_entry_wire(entry: ActivityLog) -> dict[str, Any]:
+    """A ``TimelineEntry`` of type ``activity`` (the ``entry`` of ``activity:created``)."""
+    return {
+        "type": "activity",
+        "id": str(entry.id),
+        "actor_type": entry.actor_type or "",
+        "actor_id": str(entry.actor_id) if entry.actor_id else "",
+        "action": entry.action,
+        "details": entry.details if entry.details is not None else {},
+        "created_at": format_time(entry.created_at),
+    }
