@@ -28,7 +28,8 @@ from multica_site.wire import format_time, str_or_none
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string (or null); numbers and booleans are not quietly turned into text."""
+    """A JSON string (or null); numbers and booleans are not quietly turned into text. NUL
+    bytes are dropped (Multica strips them from stored text) rather than refused."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -40,7 +41,7 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
-        return data
+        return data.replace("\x00", "")
 
 
 class StrictIntegerField(serializers.IntegerField):

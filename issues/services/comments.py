@@ -26,6 +26,7 @@ from issues.models import Attachment, Comment, CommentReaction, Issue
 from issues.selectors import issue_get
 from issues.selectors_conversation import comment_get, comment_with_related
 from issues.services import attachments as attachment_services
+from issues.services.attachments import attachment_wire
 from issues.services.mentions import Mention, comment_mentions_replace
 from issues.services.notifications import comment_created_notify, comment_reaction_notify
 from multica_site.errors import Conflict, PermissionDenied, ValidationError
@@ -93,33 +94,6 @@ def reaction_wire(reaction: CommentReaction, *, comment_revision: int = 0) -> di
     if comment_revision > 0:
         out["comment_revision"] = comment_revision
     return out
-
-
-def _default_attachment_wire(attachment: Attachment) -> dict[str, Any]:
-    url = f"/api/attachments/{attachment.id}/download"
-    return {
-        "id": str(attachment.id),
-        "workspace_id": str(attachment.workspace_id),
-        "issue_id": str_or_none(attachment.issue_id),
-        "comment_id": str_or_none(attachment.comment_id),
-        "chat_session_id": None,
-        "chat_message_id": None,
-        "uploader_type": attachment.uploader_type,
-        "uploader_id": str(attachment.uploader_id),
-        "filename": attachment.filename,
-        "url": url,
-        "download_url": url,
-        "markdown_url": url,
-        "content_type": attachment.content_type,
-        "size_bytes": attachment.size_bytes,
-        "created_at": format_time(attachment.created_at),
-    }
-
-
-def attachment_wire(attachment: Attachment) -> dict[str, Any]:
-    """The attachments area's ``attachment_wire`` when it exists, else a local rendering."""
-    render = getattr(attachment_services, "attachment_wire", None) or _default_attachment_wire
-    return render(attachment)
 
 
 def summarize_content(content: str) -> tuple[str, bool]:
