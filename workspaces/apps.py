@@ -8,4 +8,6 @@ class WorkspacesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workspaces import schema  # noqa: F401, PLC0415 - registers OpenAPI extensions
+        from workspaces import realtime, schema  # noqa: F401, PLC0415 - registrations
+
+        realtime.register()

@@ -198,3 +198,22 @@ class WorkspaceScoped(models.Model):
 
     class Meta:
         abstract = True
+
+
+class WorkspaceEventSeq(models.Model):
+    """The last event sequence number handed out in a workspace (strictly increasing).
+
+    Kept apart from the workspace row so that allocating a number never waits behind a
+    transaction that holds the workspace row lock (issue numbering does).
+    """
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "workspace_event_seq"
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.seq}"

@@ -256,7 +256,13 @@ SPECTACULAR_SETTINGS = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "capacity": 1000, "expiry": 60},
+        # redis-py 8 defaults socket_timeout to 5 s, the same as channels-redis' blocking pop:
+        # idle consumers would die on a read timeout. Give reads headroom over that pop.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "capacity": 1000,
+            "expiry": 60,
+        },
     }
 }
 CELERY_BROKER_URL = embedded.celery_redis_url(REDIS_URL)

@@ -1,0 +1,185 @@
+"""Real-time fan-out: from a committed service write to every connected socket that may see it.
+
+``multica_site.events.publish`` hands committed events to :func:`channel_layer_sink`, which
+
+1. numbers workspace events with a per-workspace, strictly increasing ``seq`` (a PostgreSQL
+   upsert: the database, not Redis, is the source of truth, so a Redis restart shows up in
+   clients as a gap they resync from, never as numbers going backwards);
+2. queues the frame for the process's publisher thread, which owns one event loop and one
+   channel-layer connection pool and sends frames in order with ``group_send``.
+
+Routing (spec §9): workspace events to ``ws.<workspace_id>``; user-room events to
+``user.<user_id>``; ``member:removed`` additionally tells the removed user's sockets on that
+workspace to close. Frames are best-effort hints over a real source of truth (the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.db import connection
+
+from multica_site.events import Event
+
+logger = logging.getLogger("multica.realtime")
+
+# Events that go to the recipient's personal room only (spec §9 "User-room only").
+USER_ROOM_ONLY = frozenset(
+    {
+        "inbox:new",
+        "inbox:read",
+        "inbox:unread",
+        "inbox:archived",
+        "inbox:unarchived",
+        "inbox:batch-read",
+        "inbox:batch-archived",
+        "invitation:created",
+        "invitation:revoked",
+    }
+)
+
+
+def workspace_group(workspace_id: Any) -> str:
+    return f"ws.{workspace_id}"
+
+
+def user_group(user_id: Any) -> str:
+    return f"user.{user_id}"
+
+
+def task_group(task_id: Any) -> str:
+    return f"task.{task_id}"
+
+
+def runtime_group(runtime_id: Any) -> str:
+    return f"daemon.runtime.{runtime_id}"
+
+
+def next_seq(workspace_id: str) -> int:
+    """Allocate the next event number of a workspace (its own statement, after commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO workspace_event_seq (workspace_id, seq) VALUES (%s, 1) "
+            "ON CONFLICT (workspace_id) DO UPDATE SET seq = workspace_event_seq.seq + 1 "
+            "RETURNING seq",
+            [workspace_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def current_seq(workspace_id: Any) -> int:
+    """The last number handed out (what a client that just resynced has seen)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq FROM workspace_event_seq WHERE workspace_id = %s", [workspace_id]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+class Publisher:
+    """One thread per process with a persistent event loop that sends frames in order."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending = 0
+
+    def send(self, group: str, message: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="multica-publisher", daemon=True
+                )
+                self._thread.start()
+        self._queue.put((group, message))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued frame has been handed to the channel layer."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        layer = get_channel_layer()
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            group, message = item
+            try:
+                loop.run_until_complete(layer.group_send(group, message))
+            except Exception:  # Redis down: frames are hints; clients resync on the seq gap
+                logger.warning("realtime: group_send to %s failed", group, exc_info=True)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.set()
+        loop.close()
+
+
+publisher = Publisher()
+
+
+def frame_for(event: Event, seq: int | None = None) -> dict[str, Any]:
+    frame = event.envelope()
+    if seq is not None:
+        frame["seq"] = seq
+    return frame
+
+
+def channel_layer_sink(event: Event) -> None:
+    """The events sink that feeds WebSockets (registered at app start)."""
+    if event.type in USER_ROOM_ONLY or not event.workspace_id:
+        frame = frame_for(event)
+        for user_id in event.user_ids:
+            publisher.send(user_group(user_id), {"type": "event.frame", "frame": frame})
+        return
+    seq = next_seq(event.workspace_id)
+    frame = frame_for(event, seq)
+    publisher.send(workspace_group(event.workspace_id), {"type": "event.frame", "frame": frame})
+    if event.type == "member:added":
+        # The added user's other connections (not on this workspace yet) learn about it too.
+        for user_id in event.user_ids:
+            publisher.send(
+                user_group(user_id),
+                {"type": "event.frame", "frame": frame, "skip_workspace": event.workspace_id},
+            )
+    if event.type == "member:removed":
+        user_id = event.payload.get("user_id")
+        if user_id:
+            publisher.send(
+                user_group(user_id),
+                {"type": "member.revoked", "workspace_id": event.workspace_id},
+            )
+
+
+def send_to_runtime(runtime_id: Any, event_type: str, payload: dict[str, Any]) -> None:
+    """A daemon-socket frame (``daemon:task_available`` …) to every socket of a runtime."""
+    publisher.send(
+        runtime_group(runtime_id),
+        {"type": "daemon.frame", "frame": {"type": event_type, "payload": payload}},
+    )
+
+
+def register() -> None:
+    from multica_site.events import add_sink  # noqa: PLC0415
+
+    add_sink(channel_layer_sink)
+
+
+def shutdown() -> None:  # pragma: no cover - process exit
+    with contextlib.suppress(Exception):
+        publisher.flush(2.0)
