@@ -71,7 +71,8 @@ def _issue_label_usage() -> Expression:
 LABEL_USAGE_COUNTERS: dict[str, Callable[[], Expression]] = {"issue": _issue_label_usage}
 
 
-def _usage_count() -> Expression:
+def label_usage_count() -> Expression:
+    """``usage_count`` of a label row, for ``.annotate(usage_count=label_usage_count())``."""
     whens = [When(resource_type=t, then=fn()) for t, fn in LABEL_USAGE_COUNTERS.items()]
     return Case(*whens, default=Value(0), output_field=IntegerField())
 
@@ -80,7 +81,7 @@ def label_list(*, ctx: WorkspaceContext, resource_type: str) -> QuerySet[Label]:
     """Labels of one resource type, by lower-cased name, each with ``usage_count``."""
     return (
         Label.objects.filter(workspace_id=ctx.workspace_id, resource_type=resource_type)
-        .annotate(usage_count=_usage_count())
+        .annotate(usage_count=label_usage_count())
         .order_by(Lower("name"), "id")
     )
 
@@ -91,7 +92,7 @@ def label_get(*, ctx: WorkspaceContext, label_id: Any, for_update: bool = False)
     if for_update:
         qs = qs.select_for_update()
     else:
-        qs = qs.annotate(usage_count=_usage_count())
+        qs = qs.annotate(usage_count=label_usage_count())
     label = qs.filter(pk=pk).first() if pk else None
     if label is None:
         raise NotFound("label not found", code="label_not_found")
@@ -104,7 +105,7 @@ CLOSED_CATEGORIES = ("done", "cancelled")
 CLOSED_PROJECT_STATUSES = ("completed", "cancelled")
 
 
-def _with_issue_stats(qs: QuerySet[Project]) -> QuerySet[Project]:
+def project_with_issue_stats(qs: QuerySet[Project]) -> QuerySet[Project]:
     """Annotate ``issue_count`` and ``done_count`` as correlated subqueries of the list query.
 
     Done = the issue's effective status category is done/cancelled: built-in keys are their own
@@ -132,13 +133,13 @@ def project_list(
         qs = qs.filter(status=status)
     if priority:
         qs = qs.filter(priority=priority)
-    return _with_issue_stats(qs).order_by("-created_at", "-id")
+    return project_with_issue_stats(qs).order_by("-created_at", "-id")
 
 
 def project_get(*, ctx: WorkspaceContext, project_id: Any, for_update: bool = False) -> Project:
     pk = _uuid_or_none(project_id)
     qs = Project.objects.filter(workspace_id=ctx.workspace_id)
-    qs = qs.select_for_update() if for_update else _with_issue_stats(qs)
+    qs = qs.select_for_update() if for_update else project_with_issue_stats(qs)
     project = qs.filter(pk=pk).first() if pk else None
     if project is None:
         raise NotFound("project not found", code="project_not_found")
@@ -188,7 +189,7 @@ def project_search(
         rank_whens.append(When(title_all, then=Value(3)))
         source_whens.append(When(title_all, then=Value("title")))
     rank_whens.append(When(description__icontains=phrase, then=Value(4)))
-    qs = _with_issue_stats(qs).annotate(
+    qs = project_with_issue_stats(qs).annotate(
         total_count=Window(Count("*")),
         cancelled_rank=Case(
             When(Q(status="cancelled") & ~Q(title__iexact=phrase), then=Value(1)),

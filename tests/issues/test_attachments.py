@@ -590,3 +590,41 @@ def test_settings_select_s3_storage_when_a_bucket_is_set(tmp_path, bucket, backe
     kind, name = out.stdout.split()
     assert kind.endswith(backend)
     assert name == (bucket or "-")
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(make_user):
+    """A logged-in superuser, with the catalog admins registered and routed (until
+    ``issues/admin.py`` imports ``issues.admin_catalog``, nothing else registers them)."""
+    import importlib
+
+    from django.test import Client
+    from django.urls import clear_url_caches
+
+    import issues.admin_catalog  # noqa: F401 - registers the catalog admins
+    import multica_site.urls
+
+    importlib.reload(multica_site.urls)
+    clear_url_caches()
+    client = Client()
+    client.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_is_read_only_and_deleting_removes_the_file(staff_client, ws, commit):
+    created = upload(ws.owner, ws.workspace, b"data", "admin.txt").json()
+    key = Attachment.objects.get(pk=created["id"]).file.name
+    assert staff_client.get("/admin/issues/attachment/").status_code == 200
+    assert staff_client.get("/admin/issues/attachment/add/").status_code == 403
+    change = f"/admin/issues/attachment/{created['id']}/change/"
+    assert staff_client.get(change).status_code == 200  # view-only page
+    with commit():
+        resp = staff_client.post(
+            f"/admin/issues/attachment/{created['id']}/delete/", {"post": "yes"}
+        )
+    assert resp.status_code == 302
+    assert not Attachment.objects.filter(pk=created["id"]).exists()
+    assert not default_storage.exists(key)

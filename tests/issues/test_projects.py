@@ -493,3 +493,48 @@ def test_counts_ignore_issues_of_other_workspaces(owner_api, ws, other_ws):
     make_issue(other_ws.workspace, other_ws.owner, project_id=project["id"], status="done")
     body = owner_api.get(f"/api/projects/{project['id']}", ws=ws.workspace).json()
     assert (body["issue_count"], body["done_count"]) == (0, 0)
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(make_user):
+    """A logged-in superuser, with the catalog admins registered and routed (until
+    ``issues/admin.py`` imports ``issues.admin_catalog``, nothing else registers them)."""
+    import importlib
+
+    from django.test import Client
+    from django.urls import clear_url_caches
+
+    import issues.admin_catalog  # noqa: F401 - registers the catalog admins
+    import multica_site.urls
+
+    importlib.reload(multica_site.urls)
+    clear_url_caches()
+    client = Client()
+    client.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_lists_projects_with_counts_and_checks_the_lead(
+    staff_client, owner_api, ws, other_ws
+):
+    project = create_project(owner_api, ws, title="Roadmap").json()
+    make_issue(ws.workspace, ws.owner, project_id=project["id"], status="done")
+    resp = staff_client.get("/admin/issues/project/")
+    assert resp.status_code == 200
+    assert b"Roadmap" in resp.content
+
+    change = f"/admin/issues/project/{project['id']}/change/"
+    form = {
+        "title": "Roadmap", "description": "", "icon": "", "status": "planned",
+        "priority": "none", "lead_type": "member", "lead_id": str(other_ws.owner.id),
+        "start_date": "", "due_date": "",
+    }  # fmt: skip
+    resp = staff_client.post(change, form)
+    assert b"member not found" in resp.content
+    assert Project.objects.get(pk=project["id"]).lead_id is None
+    resp = staff_client.post(change, {**form, "lead_id": str(ws.member.id)})
+    assert resp.status_code == 302
+    assert Project.objects.get(pk=project["id"]).lead_id == ws.member.id
