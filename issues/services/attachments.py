@@ -14,7 +14,7 @@ import mimetypes
 import posixpath
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -146,10 +146,19 @@ def _bump_issue_revision(ctx: WorkspaceContext, issue_id: Any) -> int:
     return qs.values_list("revision", flat=True).first() or 0
 
 
-def _bump_comment_revision(ctx: WorkspaceContext, comment_id: Any) -> None:
+# Called (inside the transaction) after an upload or a deletion changed a comment's attachment
+# set and bumped its revision: the comments area registers the ``comment:updated`` publication
+# (Multica sends the whole comment), which this module cannot render without an import cycle.
+CommentAttachmentsChanged = Callable[["WorkspaceContext", uuid.UUID], None]
+COMMENT_ATTACHMENTS_CHANGED_HOOKS: list[CommentAttachmentsChanged] = []
+
+
+def _comment_attachments_changed(ctx: WorkspaceContext, comment_id: uuid.UUID) -> None:
     Comment.objects.filter(pk=comment_id, workspace_id=ctx.workspace_id).update(
         revision=F("revision") + 1
     )
+    for hook in COMMENT_ATTACHMENTS_CHANGED_HOOKS:
+        hook(ctx, comment_id)
 
 
 def _publish_issue_attachments_changed(ctx: WorkspaceContext, issue_id: Any) -> None:
@@ -199,7 +208,7 @@ def attachment_upload(
             if issue is not None:
                 _publish_issue_attachments_changed(ctx, issue.pk)
             if comment is not None:
-                _bump_comment_revision(ctx, comment.pk)
+                _comment_attachments_changed(ctx, comment.pk)
     except BaseException:
         attachment.file.storage.delete(attachment.file.name)
         raise
@@ -233,7 +242,7 @@ def attachment_delete(*, ctx: WorkspaceContext, attachment_id: Any) -> None:
         if attachment.issue_id is not None:
             _publish_issue_attachments_changed(ctx, attachment.issue_id)
         if attachment.comment_id is not None:
-            _bump_comment_revision(ctx, attachment.comment_id)
+            _comment_attachments_changed(ctx, attachment.comment_id)
         storage, name = attachment.file.storage, attachment.file.name
         if name:
             transaction.on_commit(lambda: _delete_stored_file(storage, name))

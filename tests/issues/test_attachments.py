@@ -245,7 +245,13 @@ def test_upload_linked_to_issue_bumps_revision_and_publishes(ws, events, commit)
     ]
 
 
-def test_upload_linked_to_comment(ws):
+def test_upload_and_delete_of_a_comment_attachment_notify_the_comments_area(ws, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        attachment_services,
+        "COMMENT_ATTACHMENTS_CHANGED_HOOKS",
+        [lambda ctx, comment_id: calls.append((ctx.workspace_id, comment_id))],
+    )
     issue = make_issue(ws.workspace, ws.owner)
     comment = make_comment(issue, ws.owner)
     body = upload(ws.owner, ws.workspace, issue_id=str(issue.id), comment_id=str(comment.id))
@@ -253,6 +259,14 @@ def test_upload_linked_to_comment(ws):
     assert (body.json()["issue_id"], body.json()["comment_id"]) == (str(issue.id), str(comment.id))
     comment.refresh_from_db()
     assert comment.revision == 2
+    assert calls == [(ws.workspace.id, comment.id)]
+    resp = APIClient().delete(
+        f"/api/attachments/{body.json()['id']}", **auth(ws.owner, ws.workspace)
+    )
+    assert resp.status_code == 204
+    comment.refresh_from_db()
+    assert comment.revision == 3
+    assert calls == [(ws.workspace.id, comment.id)] * 2
 
 
 @pytest.mark.parametrize("field", ["issue_id", "comment_id", "chat_session_id"])
