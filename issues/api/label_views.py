@@ -16,6 +16,7 @@ from multica_site.views import WorkspaceAPIView
 
 class LabelListView(WorkspaceAPIView):
     @extend_schema(
+        operation_id="labels_list",
         parameters=[OpenApiParameter("resource_type", str, enum=["issue", "agent", "skill"])],
         responses=s.LabelListOutput,
     )

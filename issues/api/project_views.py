@@ -26,6 +26,7 @@ def _int_param(raw: str | None, default: int, minimum: int) -> int:
 
 class ProjectListView(WorkspaceAPIView):
     @extend_schema(
+        operation_id="projects_list",
         parameters=[OpenApiParameter("status", str), OpenApiParameter("priority", str)],
         responses=s.ProjectListOutput,
     )
