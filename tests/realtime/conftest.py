@@ -65,7 +65,7 @@ class LiveServer:
         env.update(
             DATABASE_URL=database_url,
             REDIS_URL=redis.url,
-            DJANGO_SETTINGS_MODULE="multica_site.settings.local",
+            DJANGO_SETTINGS_MODULE="tests.realtime.server_settings",
             DEBUG="false",
             DB_CONN_MAX_AGE="0",
             MULTICA_DATA_DIR=str(Path(tempfile.mkdtemp(prefix="multica-rt-data-"))),
@@ -106,18 +106,31 @@ def rt_redis():
 
 
 @pytest.fixture(scope="module")
-def asgi_server(django_db_setup, django_db_blocker, rt_redis):
-    """The real server on this run's test database and the suite's own Redis.
-
-    The test process publishes through the same Redis (its channel layer is pointed there).
-    """
+def server_db_url(django_db_setup, django_db_blocker) -> str:
+    """This run's test database, as a URL another process can use."""
     from urllib.parse import urlsplit, urlunsplit
 
     from django.db import connection
 
     parts = urlsplit(os.environ["DATABASE_URL"])
-    db_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-    server = LiveServer(db_url, rt_redis)
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.fixture(scope="module")
+def asgi_server(server_db_url, rt_redis):
+    """The real server on this run's test database and the suite's own Redis.
+
+    The test process publishes through the same Redis (see ``layer_on_rt_redis``).
+    """
+    server = LiveServer(server_db_url, rt_redis)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def second_server(server_db_url, rt_redis):
+    """Another server process on the same database and Redis (scale-out)."""
+    server = LiveServer(server_db_url, rt_redis)
     yield server
     server.stop()
 

@@ -236,3 +236,19 @@ def test_member_removal_closes_socket(asgi_server, ws):
     except TimeoutError:
         pass
     assert closed.is_set(), "socket still open 5 s after the member was removed"
+
+
+def test_fan_out_across_server_processes(asgi_server, second_server, ws):
+    """Clients on two server processes sharing Redis both get an event."""
+    from multica_site.events import publish
+
+    a = open_socket(asgi_server, ws.workspace, user=ws.member)
+    b = open_socket(second_server, ws.workspace, user=ws.owner)
+    wait_joined(a)
+    wait_joined(b)
+    publish("workspace:updated", {"n": "both"}, workspace_id=ws.workspace.id)
+    fa, fb = recv_json(a), recv_json(b)
+    assert fa["payload"] == fb["payload"] == {"n": "both"}
+    assert fa["seq"] == fb["seq"]
+    a.close()
+    b.close()
