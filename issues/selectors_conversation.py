@@ -349,6 +349,7 @@ def _complete_threads(sk: _Skeleton, window: list[uuid.UUID]) -> list[uuid.UUID]
     """Multica's ``completeCommentThreads``: restore the ancestors and the missing siblings of
     threads a newest-N window cut, within a shared budget; drop a thread that cannot be proved
     complete as one unit."""
+    window = [i for i in window if i in sk.nodes]  # a row deleted between the two reads
     initial = set(window)
     have = set(window)
     through = max((sk.nodes[i].key for i in window), default=None)

@@ -46,6 +46,8 @@ CLIENT_COMMENT_TYPES = frozenset({"comment", "progress_update"})
 SUMMARY_RUNES = 200
 EMOJI_MAX = 64
 NOTE_PREFIX = "/note"
+# Multica stores platform (system) comments with the zero UUID as their author.
+SYSTEM_AUTHOR_ID = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def comment_create(
             workspace_id=ctx.workspace_id,
             issue=issue,
             author_type=ctx.actor.type,
-            author_id=_actor_uuid(ctx),
+            author_id=_actor_uuid(ctx) or SYSTEM_AUTHOR_ID,
             content=text,
             type=kind,
             parent=parent,

@@ -461,3 +461,14 @@ def test_another_workspaces_comment_is_404_and_untouched(api, ws, other_ws, make
     assert (comment.content, comment.revision, comment.resolved_at) == ("hello", 1, None)
     assert Comment.objects.filter(issue=issue).count() == 1
     assert not CommentReaction.objects.exists()
+
+
+def test_system_comments_carry_the_zero_author(ws, make_issue):
+    from tests.issues.conversation_fixtures import ctx_for
+    from workspaces.context import Actor
+
+    issue = make_issue()
+    ctx = ctx_for(ws.workspace, ws.owner, actor=Actor.system())
+    result = comment_services.comment_create(ctx=ctx, issue_ref=issue.id, content="note")
+    body = result.wire()
+    assert (body["author_type"], body["author_id"]) == ("system", str(uuid.UUID(int=0)))

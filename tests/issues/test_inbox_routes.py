@@ -276,3 +276,22 @@ def test_preferences_get_put_patch(api, ws):
 def test_preferences_errors(api, ws, body, message, method):
     resp = getattr(api.as_user(ws.member), method)(PREFS, json=body, ws=ws.workspace)
     assert resp.want(400).json()["error"] == message
+
+
+def test_list_query_count_is_flat(api, ws, issue, item, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    item(ws.member, issue, 0)
+    with CaptureQueriesContext(connection) as one:
+        get(api, ws, ws.member, "/api/inbox").want(200)
+    for i in range(29):
+        other = Issue.objects.create(
+            workspace=ws.workspace, number=600 + i, title=f"i{i}", creator_type="member",
+            creator_id=ws.owner.id,
+        )  # fmt: skip
+        item(ws.member, other, i + 1)
+    with django_assert_num_queries(len(one.captured_queries)):
+        body = get(api, ws, ws.member, "/api/inbox").want(200).json()
+    assert len(body) == 30
+    assert all(b["issue_status"] for b in body)
