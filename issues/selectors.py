@@ -3,6 +3,8 @@ missing and foreign objects alike; lists fetch related rows in bulk (one query p
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import re
 import uuid
@@ -11,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower
+from redis.exceptions import RedisError
 
 from issues.models import Attachment, Issue, IssueLabel, IssueReaction, IssueStatus, Label
 from issues.wire import (
@@ -22,10 +26,12 @@ from issues.wire import (
     CATEGORIES,
     CATEGORY_RANK,
     CLOSED_CATEGORIES,
+    ISSUE_ROW_FIELDS,
     PRIORITIES,
     issue_prefix,
 )
 from multica_site.errors import NotFound, ValidationError
+from multica_site.wire import format_time
 from workspaces.context import WorkspaceContext
 
 IDENTIFIER_RE = re.compile(r"^([A-Za-z0-9]{1,10})-(\d{1,9})$")
@@ -177,6 +183,46 @@ def labels_for_issues(
     )
     for row in rows:
         out.setdefault(row.issue_id, []).append(row.label)
+    return out
+
+
+# Plain SQL: this runs on every list page, and the ORM's compile step costs more than the query.
+PAGE_LABELS_SQL = """
+    SELECT il.issue_id, l.id, l.workspace_id, l.resource_type, l.name, l.description, l.color,
+           l.created_at, l.updated_at
+    FROM issue_to_label il JOIN issue_label l ON l.id = il.label_id
+    WHERE il.issue_id = ANY(%s) AND l.workspace_id = %s AND l.resource_type = 'issue'
+    ORDER BY il.issue_id, lower(l.name), l.id
+"""
+
+
+def label_json_for_issues(
+    *, ctx: WorkspaceContext, issue_ids: Iterable[Any]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Rendered issue-type labels of many issues in one query (list pages): each label is
+    rendered once however many issues carry it."""
+    ids = list(issue_ids)
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    with connection.cursor() as cur:
+        cur.execute(PAGE_LABELS_SQL, [ids, ctx.workspace_id])
+        rows = cur.fetchall()
+    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    for issue_id, label_id, ws_id, rtype, name, description, color, created, updated in rows:
+        label = rendered.get(label_id)
+        if label is None:
+            label = rendered[label_id] = {
+                "id": str(label_id),
+                "workspace_id": str(ws_id),
+                "resource_type": rtype,
+                "name": name,
+                "description": description,
+                "color": color,
+                "created_at": format_time(created),
+                "updated_at": format_time(updated),
+            }
+        out.setdefault(issue_id, []).append(label)
     return out
 
 
@@ -393,6 +439,7 @@ class IssueListQuery:
     offset: int = 0
     open_only: bool = False
     empty: bool = False  # a filter that can match nothing (e.g. ``ids=``)
+    signature: str = ""  # the filtering parameters, canonical (the count cache key)
 
 
 def _sort(params: Mapping[str, str]) -> list[Any]:
@@ -448,6 +495,9 @@ def issue_list_query(*, ctx: WorkspaceContext, params: Mapping[str, str]) -> Iss
     """Parse the §3.4 parameters (all strings) into filters and an order; 400s use Multica's
     sentences."""
     query = IssueListQuery()
+    query.signature = json.dumps(
+        {k: v for k, v in params.items() if k not in _IGNORED_FOR_COUNT}, sort_keys=True
+    )
     add = query.filters.append
 
     priority = params.get("priority") or ""
@@ -557,43 +607,83 @@ def _filtered(ctx: WorkspaceContext, query: IssueListQuery) -> QuerySet[Issue]:
 
 @dataclass
 class IssuePage:
-    issues: list[Issue]
+    """Issue rows (``ISSUE_ROW_FIELDS`` dicts), the total, rendered labels per issue id."""
+
+    rows: list[dict[str, Any]]
     total: int
-    labels: dict[uuid.UUID, list[Label]]
+    labels: dict[uuid.UUID, list[dict[str, Any]]]
     categories: StatusCategories
 
 
-LIST_DEFERRED = ("acceptance_criteria", "context_refs", "origin_type", "origin_id")
+def _page(ctx: WorkspaceContext, qs: QuerySet[Issue], total: int | None = None) -> IssuePage:
+    rows = list(qs.values(*ISSUE_ROW_FIELDS))
+    labels = label_json_for_issues(ctx=ctx, issue_ids=[r["id"] for r in rows])
+    return IssuePage(rows, len(rows) if total is None else total, labels, StatusCategories(ctx))
 
 
 def issue_list(*, ctx: WorkspaceContext, query: IssueListQuery) -> IssuePage:
-    """One page of issues, the total (a separate COUNT), and the page's labels (one query)."""
-    categories = StatusCategories(ctx)
+    """One page of issues (the ``(workspace, position, id)`` index serves the default order),
+    the total, and the page's labels in one more query."""
     if query.empty:
-        return IssuePage([], 0, {}, categories)
-    qs = _filtered(ctx, query).order_by(*query.order_by).defer(*LIST_DEFERRED)
+        return IssuePage([], 0, {}, StatusCategories(ctx))
+    qs = _filtered(ctx, query).order_by(*query.order_by)
     if query.open_only:
-        issues = list(qs)
-        total = len(issues)
-    else:
-        issues = list(qs[query.offset : query.offset + query.limit])
-        if query.offset == 0 and len(issues) < query.limit:
-            total = len(issues)  # the whole result is on this page
-        else:
-            total = _filtered(ctx, query).count()
-    labels = labels_for_issues(ctx=ctx, issue_ids=[i.pk for i in issues])
-    return IssuePage(issues, total, labels, categories)
+        return _page(ctx, qs)
+    page = _page(ctx, qs[query.offset : query.offset + query.limit])
+    if query.offset == 0 and len(page.rows) < query.limit:
+        return page  # the whole result is on this page: its length is the total
+    page.total = issue_count(ctx=ctx, query=query)
+    return page
+
+
+# Totals are cached per (workspace, filters) under a per-workspace version that every issue
+# write replaces on commit (``issues.services.issues.issue_counts_changed``); the TTL bounds how
+# long a write that bypasses the services (admin, SQL) can leave a total stale.
+COUNT_CACHE_TTL = 10
+_IGNORED_FOR_COUNT = frozenset(
+    {"sort", "direction", "limit", "offset", "workspace_id", "workspace_slug"}
+)
+
+
+def count_version_key(workspace_id: Any) -> str:
+    return f"issues:count-version:{workspace_id}"
+
+
+def _count_key(ctx: WorkspaceContext, query: IssueListQuery) -> str:
+    digest = hashlib.sha256(query.signature.encode()).hexdigest()[:32]
+    return f"issues:count:{ctx.workspace_id}:{digest}"
+
+
+def issue_count(*, ctx: WorkspaceContext, query: IssueListQuery) -> int:
+    """``COUNT(*)`` of the filtered issues, served from the cache while nothing changed."""
+    version_key, count_key = count_version_key(ctx.workspace_id), _count_key(ctx, query)
+    try:
+        cached = cache.get_many([version_key, count_key])
+    except RedisError:
+        return _filtered(ctx, query).count()
+    version = cached.get(version_key)
+    entry = cached.get(count_key)
+    if version is not None and isinstance(entry, tuple) and entry[0] == version:
+        return int(entry[1])
+    if version is None:
+        version = uuid.uuid4().hex
+        with contextlib.suppress(RedisError):
+            if not cache.add(version_key, version, timeout=None):
+                version = cache.get(version_key) or version
+    total = _filtered(ctx, query).count()
+    with contextlib.suppress(RedisError):
+        cache.set(count_key, (version, total), timeout=COUNT_CACHE_TTL)
+    return total
 
 
 # --- children and progress ----------------------------------------------------------------------
 
 
 def issue_children(*, ctx: WorkspaceContext, issue: Issue) -> IssuePage:
-    children = list(
-        Issue.objects.filter(workspace_id=ctx.workspace_id, parent_issue=issue).order_by("number")
+    return _page(
+        ctx,
+        Issue.objects.filter(workspace_id=ctx.workspace_id, parent_issue=issue).order_by("number"),
     )
-    labels = labels_for_issues(ctx=ctx, issue_ids=[c.pk for c in children])
-    return IssuePage(children, len(children), labels, StatusCategories(ctx))
 
 
 def issue_children_of_parents(*, ctx: WorkspaceContext, parent_ids: str | None) -> IssuePage:
@@ -604,13 +694,12 @@ def issue_children_of_parents(*, ctx: WorkspaceContext, parent_ids: str | None) 
     ids = [parse_uuid(p, "parent_ids") for p in parts if p.strip()]
     if not ids:
         return IssuePage([], 0, {}, StatusCategories(ctx))
-    children = list(
+    return _page(
+        ctx,
         Issue.objects.filter(workspace_id=ctx.workspace_id, parent_issue_id__in=ids).order_by(
             "parent_issue_id", "number"
-        )
+        ),
     )
-    labels = labels_for_issues(ctx=ctx, issue_ids=[c.pk for c in children])
-    return IssuePage(children, len(children), labels, StatusCategories(ctx))
 
 
 def child_progress(*, ctx: WorkspaceContext) -> list[dict[str, Any]]:

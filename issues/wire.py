@@ -6,7 +6,7 @@ API views and event payloads both render through these functions, so the two nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from issues.services import attachments as attachment_services
@@ -103,6 +103,53 @@ def attachment_wire(attachment: Attachment) -> dict[str, Any]:
     return render(attachment)
 
 
+# The columns an ``Issue`` object is rendered from (attnames): a model's ``__dict__`` or a
+# ``values(*ISSUE_ROW_FIELDS)`` row.
+ISSUE_ROW_FIELDS: tuple[str, ...] = (
+    "id", "workspace_id", "number", "title", "description", "status", "priority",
+    "assignee_type", "assignee_id", "creator_type", "creator_id", "parent_issue_id",
+    "project_id", "position", "stage", "start_date", "due_date", "created_at", "updated_at",
+    "revision", "last_activity_at", "metadata", "properties",
+)  # fmt: skip
+
+
+def issue_row_wire(
+    row: Mapping[str, Any], *, prefix: str, status_category: str | None = None
+) -> dict[str, Any]:
+    """The ``Issue`` object (without labels, reactions, attachments) from its column values."""
+    status = row["status"]
+    metadata = row["metadata"]
+    properties = row["properties"]
+    return {
+        "id": str(row["id"]),
+        "workspace_id": str(row["workspace_id"]),
+        "number": row["number"],
+        "identifier": f"{prefix}-{row['number']}",
+        "title": row["title"],
+        "description": row["description"],
+        "status": status,
+        # A built-in key is its own category; a custom key's category comes from the catalog.
+        "status_category": status_category or status,
+        "priority": row["priority"],
+        "assignee_type": row["assignee_type"],
+        "assignee_id": str_or_none(row["assignee_id"]),
+        "creator_type": row["creator_type"],
+        "creator_id": str(row["creator_id"]),
+        "parent_issue_id": str_or_none(row["parent_issue_id"]),
+        "project_id": str_or_none(row["project_id"]),
+        "position": float(row["position"]),
+        "stage": row["stage"],
+        "start_date": format_date(row["start_date"]),
+        "due_date": format_date(row["due_date"]),
+        "created_at": format_time(row["created_at"]),
+        "updated_at": format_time(row["updated_at"]),
+        "revision": row["revision"],
+        "last_activity_at": format_time_nano(row["last_activity_at"]),
+        "metadata": metadata if isinstance(metadata, dict) else {},
+        "properties": properties if isinstance(properties, dict) else {},
+    }
+
+
 def issue_wire(
     issue: Issue,
     *,
@@ -114,35 +161,7 @@ def issue_wire(
 ) -> dict[str, Any]:
     """The ``Issue`` object. ``labels=None`` leaves the key out (update responses, issue:updated);
     reactions/attachments are included only when non-empty (GET-one, create)."""
-    status = issue.status
-    out: dict[str, Any] = {
-        "id": str(issue.id),
-        "workspace_id": str(issue.workspace_id),
-        "number": issue.number,
-        "identifier": f"{prefix}-{issue.number}",
-        "title": issue.title,
-        "description": issue.description,
-        "status": status,
-        # A built-in key is its own category; a custom key's category comes from the catalog.
-        "status_category": status_category or status,
-        "priority": issue.priority,
-        "assignee_type": issue.assignee_type,
-        "assignee_id": str_or_none(issue.assignee_id),
-        "creator_type": issue.creator_type,
-        "creator_id": str(issue.creator_id),
-        "parent_issue_id": str_or_none(issue.parent_issue_id),
-        "project_id": str_or_none(issue.project_id),
-        "position": float(issue.position),
-        "stage": issue.stage,
-        "start_date": format_date(issue.start_date),
-        "due_date": format_date(issue.due_date),
-        "created_at": format_time(issue.created_at),
-        "updated_at": format_time(issue.updated_at),
-        "revision": issue.revision,
-        "last_activity_at": format_time_nano(issue.last_activity_at),
-        "metadata": issue.metadata if isinstance(issue.metadata, dict) else {},
-        "properties": issue.properties if isinstance(issue.properties, dict) else {},
-    }
+    out = issue_row_wire(issue.__dict__, prefix=prefix, status_category=status_category)
     if reactions is not None:
         rendered = [reaction_wire(r) for r in reactions]
         if rendered:

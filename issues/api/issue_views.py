@@ -15,7 +15,7 @@ from issues import selectors
 from issues.api import issue_serializers as s
 from issues.services import issues as services
 from issues.services import reactions as reaction_services
-from issues.wire import issue_prefix, issue_wire, label_wire, reaction_wire
+from issues.wire import issue_prefix, issue_row_wire, issue_wire, label_wire, reaction_wire
 from multica_site.errors import ValidationError
 from multica_site.views import WorkspaceAPIView
 from workspaces.context import WorkspaceContext
@@ -40,15 +40,12 @@ def query_params(request: Request) -> dict[str, str]:
 
 def page_json(ctx: WorkspaceContext, page: selectors.IssuePage) -> list[dict[str, Any]]:
     prefix = issue_prefix(ctx.workspace)
-    return [
-        issue_wire(
-            issue,
-            prefix=prefix,
-            status_category=page.categories(issue.status),
-            labels=page.labels.get(issue.pk, []),
-        )
-        for issue in page.issues
-    ]
+    out = []
+    for row in page.rows:
+        item = issue_row_wire(row, prefix=prefix, status_category=page.categories(row["status"]))
+        item["labels"] = page.labels.get(row["id"], [])
+        out.append(item)
+    return out
 
 
 def issue_json(ctx: WorkspaceContext, issue: Any, **extra: Any) -> dict[str, Any]:

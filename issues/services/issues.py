@@ -35,6 +35,7 @@ from issues.selectors import (
 from issues.services.activity import activity_record_many
 from issues.services.attachments import attachments_link
 from issues.services.changes import IssueChanges
+from issues.services.list_cache import issue_counts_changed
 from issues.services.notifications import issue_created_notify, issue_updated_notify
 from issues.services.statuses import catalog_lock_shared
 from issues.wire import PRIORITIES, issue_prefix, issue_wire, label_wire
@@ -418,6 +419,7 @@ def issue_create(
             actor=ctx.actor,
         )
         activity_record_many(ctx=ctx, issue=issue, entries=[("created", {})])
+        issue_counts_changed(ctx.workspace_id)
         issue_created_notify(ctx=ctx, issue=issue)
         for hook in ISSUE_CREATED_HOOKS:
             hook(ctx=ctx, issue=issue)
@@ -626,6 +628,7 @@ def issue_update(
                 issue.last_activity_at = max(issue.last_activity_at or now, now)
                 update_fields.append("last_activity_at")
             issue.save(update_fields=update_fields)
+            issue_counts_changed(ctx.workspace_id)
 
         attachments_changed = False
         if attachment_uuids:
@@ -770,6 +773,7 @@ def issue_delete(*, ctx: WorkspaceContext, issue_ref: Any) -> None:
         for hook in ISSUE_DELETED_HOOKS:
             hook(ctx=ctx, issue=issue)
         Issue.objects.filter(pk=issue.pk, workspace_id=ctx.workspace_id).delete()
+        issue_counts_changed(ctx.workspace_id)
         publish(
             ISSUE_DELETED,
             {"issue_id": str(issue.pk)},
@@ -861,6 +865,7 @@ class IssueLabels:
 
 
 def _labels_changed(ctx: WorkspaceContext, issue: Issue) -> list[Label]:
+    issue_counts_changed(ctx.workspace_id)
     issue.revision += 1
     issue.last_activity_at = max(issue.last_activity_at or issue.updated_at, timezone.now())
     issue.save(update_fields=["revision", "last_activity_at"])

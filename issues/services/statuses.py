@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from issues.models import IssueStatus
+from issues.services.list_cache import issue_counts_changed
 from issues.wire import (  # noqa: F401 - re-exported for other areas
     BUILTIN_STATUSES,
     CATEGORIES,
@@ -140,6 +141,7 @@ def _clean_description(raw: str) -> str:
 
 
 def _changed(ctx: WorkspaceContext, action: str) -> None:
+    issue_counts_changed(ctx.workspace_id)  # category filters expand to the catalog's keys
     publish(
         ISSUE_STATUS_CHANGED, {"action": action}, workspace_id=ctx.workspace_id, actor=ctx.actor
     )
