@@ -49,52 +49,52 @@ class InboxUnreadSummaryView(WorkspaceAPIView):
 
 
 class _InboxItemActionView(WorkspaceAPIView):
-    action = staticmethod(inbox_services.inbox_item_mark_read)
+    service = staticmethod(inbox_services.inbox_item_mark_read)
 
     @extend_schema(request=None, responses=s.InboxItemOutput)
     def post(self, request: Request, inbox_item_id: Any) -> Response:
-        item = type(self).action(ctx=self.ctx, item_id=inbox_item_id)
+        item = type(self).service(ctx=self.ctx, item_id=inbox_item_id)
         return Response(inbox_item_wire(item))
 
 
 class InboxItemReadView(_InboxItemActionView):
-    action = staticmethod(inbox_services.inbox_item_mark_read)
+    service = staticmethod(inbox_services.inbox_item_mark_read)
 
 
 class InboxItemUnreadView(_InboxItemActionView):
-    action = staticmethod(inbox_services.inbox_item_mark_unread)
+    service = staticmethod(inbox_services.inbox_item_mark_unread)
 
 
 class InboxItemArchiveView(_InboxItemActionView):
-    action = staticmethod(inbox_services.inbox_item_archive)
+    service = staticmethod(inbox_services.inbox_item_archive)
 
 
 class InboxItemUnarchiveView(_InboxItemActionView):
-    action = staticmethod(inbox_services.inbox_item_unarchive)
+    service = staticmethod(inbox_services.inbox_item_unarchive)
 
 
 class _InboxBatchView(WorkspaceAPIView):
-    action = staticmethod(inbox_services.inbox_mark_all_read)
+    service = staticmethod(inbox_services.inbox_mark_all_read)
 
     @extend_schema(request=None, responses=s.CountOutput)
     def post(self, request: Request) -> Response:
-        return Response({"count": type(self).action(ctx=self.ctx)})
+        return Response({"count": type(self).service(ctx=self.ctx)})
 
 
 class InboxMarkAllReadView(_InboxBatchView):
-    action = staticmethod(inbox_services.inbox_mark_all_read)
+    service = staticmethod(inbox_services.inbox_mark_all_read)
 
 
 class InboxArchiveAllView(_InboxBatchView):
-    action = staticmethod(inbox_services.inbox_archive_all)
+    service = staticmethod(inbox_services.inbox_archive_all)
 
 
 class InboxArchiveAllReadView(_InboxBatchView):
-    action = staticmethod(inbox_services.inbox_archive_all_read)
+    service = staticmethod(inbox_services.inbox_archive_all_read)
 
 
 class InboxArchiveCompletedView(_InboxBatchView):
-    action = staticmethod(inbox_services.inbox_archive_completed)
+    service = staticmethod(inbox_services.inbox_archive_completed)
 
 
 class NotificationPreferencesView(WorkspaceAPIView):
