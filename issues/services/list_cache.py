@@ -20,11 +20,14 @@ from issues.selectors import count_version_key
 
 
 def issue_counts_changed(workspace_id: Any) -> None:
-    """After commit, give the workspace a new count version (its cached totals are dropped)."""
+    """Give the workspace a new count version (its cached totals are dropped): now, so that reads
+    later in the same transaction see the write, and again after commit, so that a total a
+    concurrent request computed before the commit is not kept."""
     key = count_version_key(workspace_id)
 
     def bump() -> None:
         with contextlib.suppress(RedisError):
             cache.set(key, uuid.uuid4().hex, timeout=None)
 
+    bump()
     transaction.on_commit(bump, robust=True)

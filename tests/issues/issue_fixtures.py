@@ -62,7 +62,10 @@ def make_project() -> Callable[..., Project]:
 
 
 class Captured(list):
-    """Events delivered to sinks (after commit), as ``Event`` objects."""
+    """Events delivered to sinks (after commit), as ``Event`` objects. Wrap the acting code in
+    ``with events.commit():`` to run its on-commit callbacks (delivery) at the end of the block."""
+
+    commit: Callable[[], Any]
 
     def of(self, event_type: str) -> list[Event]:
         return [e for e in self if e.type == event_type]
@@ -77,9 +80,9 @@ class Captured(list):
 @pytest.fixture
 def events(django_capture_on_commit_callbacks) -> Iterator[Captured]:
     captured = Captured()
+    captured.commit = lambda: django_capture_on_commit_callbacks(execute=True)
     add_sink(captured.append)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            yield captured
+        yield captured
     finally:
         remove_sink(captured.append)
