@@ -26,6 +26,7 @@ from issues.models import Attachment, Comment, CommentReaction, Issue
 from issues.selectors import issue_get
 from issues.selectors_conversation import comment_get, comment_with_related
 from issues.services import attachments as attachment_services
+from issues.services import subscribers as subscriber_services
 from issues.services.attachments import attachment_wire
 from issues.services.mentions import Mention, comment_mentions_replace
 from issues.services.notifications import comment_created_notify, comment_reaction_notify
@@ -515,6 +516,23 @@ def comment_unresolve(*, ctx: WorkspaceContext, comment_id: Any) -> Comment:
         if comment.resolved_at is not None:
             _unresolve(ctx, comment)
     return comment_with_related(comment)
+
+
+def comment_attachments_changed(ctx: WorkspaceContext, comment_id: uuid.UUID) -> None:
+    """An upload to or deletion from a comment (attachments area) changed it: clients get the
+    whole comment again as ``comment:updated``. Registered by :func:`register`."""
+    comment = Comment.objects.filter(pk=comment_id, workspace_id=ctx.workspace_id).first()
+    if comment is not None:
+        _publish(ctx, COMMENT_UPDATED, {"comment": comment_wire(comment_with_related(comment))})
+
+
+def register() -> None:
+    """Wire this area into the others (call once from ``IssuesConfig.ready``): attachment
+    changes re-announce their comment; a departing member's subscriptions are dropped."""
+    hooks = attachment_services.COMMENT_ATTACHMENTS_CHANGED_HOOKS
+    if comment_attachments_changed not in hooks:
+        hooks.append(comment_attachments_changed)
+    subscriber_services.register()
 
 
 # --- comment reactions -----------------------------------------------------------------------

@@ -472,3 +472,37 @@ def test_system_comments_carry_the_zero_author(ws, make_issue):
     result = comment_services.comment_create(ctx=ctx, issue_ref=issue.id, content="note")
     body = result.wire()
     assert (body["author_type"], body["author_id"]) == ("system", str(uuid.UUID(int=0)))
+
+
+def test_attachment_deletion_reannounces_the_comment(
+    api, ws, make_issue, events, commit, monkeypatch
+):
+    from issues.services import attachments as attachment_services
+    from tests.issues.conversation_fixtures import ctx_for
+    from workspaces.services import workspaces as workspace_services
+
+    # Registration mutates module-level hook lists: keep it local to this test.
+    monkeypatch.setattr(attachment_services, "COMMENT_ATTACHMENTS_CHANGED_HOOKS", [])
+    monkeypatch.setattr(workspace_services, "MEMBER_REMOVED_HOOKS", [])
+    comment_services.register()
+    comment_services.register()  # idempotent
+    assert (
+        attachment_services.COMMENT_ATTACHMENTS_CHANGED_HOOKS.count(
+            comment_services.comment_attachments_changed
+        )
+        == 1
+    )
+    issue = make_issue()
+    att = Attachment.objects.create(
+        workspace=ws.workspace, uploader_type="member", uploader_id=ws.owner.id,
+        filename="a.txt", file="attachments/gone", content_type="text/plain", size_bytes=1,
+    )  # fmt: skip
+    created = post_comment(api, ws, issue, attachment_ids=[str(att.id)]).want(201).json()
+    with commit():
+        attachment_services.attachment_delete(
+            ctx=ctx_for(ws.workspace, ws.owner), attachment_id=att.id
+        )
+    [event] = of_type(events, "comment:updated")
+    assert event.payload["comment"]["id"] == created["id"]
+    assert event.payload["comment"]["attachments"] == []
+    assert event.payload["comment"]["revision"] == 2

@@ -247,3 +247,18 @@ def test_another_workspace_cannot_touch_subscriptions(api, ws, other_ws, make_is
     assert active(issue) == {str(ws.owner.id): "creator"}
     assert not IssueSubscriber.objects.filter(user_id=other_ws.owner.id).exists()
     assert Issue.objects.filter(workspace=other_ws.workspace).count() == 0
+
+
+def test_member_removal_hook_drops_subscriptions(api, ws, make_issue, monkeypatch):
+    from issues.services import attachments as attachment_services
+    from issues.services import comments as comment_services
+    from workspaces.services import workspaces as workspace_services
+
+    monkeypatch.setattr(attachment_services, "COMMENT_ATTACHMENTS_CHANGED_HOOKS", [])
+    monkeypatch.setattr(workspace_services, "MEMBER_REMOVED_HOOKS", [])
+    comment_services.register()
+    issue = make_issue(assignee_type="member", assignee_id=ws.member.id)
+    member = Member.objects.get(workspace=ws.workspace, user=ws.member)
+    api.as_user(ws.owner).delete(f"/api/workspaces/{ws.workspace.id}/members/{member.id}").want(204)
+    assert not IssueSubscriber.objects.filter(user_id=ws.member.id).exists()
+    assert active(issue) == {str(ws.owner.id): "creator"}
