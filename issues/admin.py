@@ -76,6 +76,12 @@ class IssueAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user and request.user.is_superuser)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, Any]:
+        # The rows that go with an issue (activity, comments, reactions…) are read-only in their
+        # own admins; deleting them here is the issue service's business, not a staff edit.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def delete_model(self, request: HttpRequest, obj: Issue) -> None:
         issue_delete(ctx=system_context(obj.workspace), issue_ref=obj.pk)
 

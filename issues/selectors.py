@@ -15,9 +15,21 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, RowNumber
 from redis.exceptions import RedisError
 
 from issues.models import Attachment, Issue, IssueLabel, IssueReaction, IssueStatus, Label
@@ -674,6 +686,84 @@ def issue_count(*, ctx: WorkspaceContext, query: IssueListQuery) -> int:
     with contextlib.suppress(RedisError):
         cache.set(count_key, (version, total), timeout=COUNT_CACHE_TTL)
     return total
+
+
+# --- grouped by assignee (spec §3.3) -----------------------------------------------------------
+
+GROUP_LIMIT_DEFAULT = 50
+
+
+@dataclass
+class IssueGroup:
+    id: str
+    assignee_type: str | None
+    assignee_id: uuid.UUID | None
+    total: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class GroupedPage:
+    groups: list[IssueGroup]
+    labels: dict[uuid.UUID, list[dict[str, Any]]]
+    categories: StatusCategories
+
+
+def issue_grouped(*, ctx: WorkspaceContext, params: Mapping[str, str]) -> GroupedPage:
+    """``GET /api/issues/grouped?group_by=assignee``: the §3.4 filters and sort, then one window of
+    ``limit`` (default 50, max 100) issues per assignee, each group with its own total. Groups:
+    members, agents, squads, then unassigned."""
+    if (params.get("group_by") or "assignee") != "assignee":
+        raise ValidationError("unsupported group_by")
+    query = issue_list_query(ctx=ctx, params={**params, "open_only": ""})
+    limit = _int(params.get("limit"))
+    limit = min(limit, LIST_LIMIT) if limit and limit > 0 else GROUP_LIMIT_DEFAULT
+    offset = query.offset
+    group_type = params.get("group_assignee_type") or ""
+    if group_type == "none":
+        query.filters.append(Q(assignee_type__isnull=True, assignee_id__isnull=True))
+    elif group_type:
+        if group_type not in ACTOR_TYPES:
+            raise ValidationError("invalid group_assignee_type")
+        if not params.get("group_assignee_id"):
+            raise ValidationError("invalid group_assignee_id")
+        group_id = parse_uuid(params["group_assignee_id"], "group_assignee_id")
+        query.filters.append(Q(assignee_type=group_type, assignee_id=group_id))
+    if query.empty:
+        return GroupedPage([], {}, StatusCategories(ctx))
+    partition = [F("assignee_type"), F("assignee_id")]
+    kind_rank = Case(
+        When(assignee_type="member", then=Value(0)),
+        When(assignee_type="agent", then=Value(1)),
+        When(assignee_type="squad", then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    rows = list(
+        _filtered(ctx, query)
+        .annotate(
+            group_total=Window(Count("id"), partition_by=partition),
+            rn=Window(RowNumber(), partition_by=partition, order_by=query.order_by),
+        )
+        .filter(rn__gt=offset, rn__lte=offset + limit)
+        .order_by(
+            kind_rank,
+            F("assignee_type").asc(nulls_last=True),
+            F("assignee_id").asc(nulls_last=True),
+            "rn",
+        )
+        .values(*ISSUE_ROW_FIELDS, "group_total")
+    )
+    groups: dict[str, IssueGroup] = {}
+    for row in rows:
+        kind, ident = row["assignee_type"], row["assignee_id"]
+        key = f"assignee:{kind}:{ident}" if kind and ident else "assignee:unassigned"
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = IssueGroup(key, kind, ident, row["group_total"])
+        group.rows.append(row)
+    labels = label_json_for_issues(ctx=ctx, issue_ids=[r["id"] for r in rows])
+    return GroupedPage(list(groups.values()), labels, StatusCategories(ctx))
 
 
 # --- children and progress ----------------------------------------------------------------------

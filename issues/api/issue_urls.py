@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/issues", v.IssueListView.as_view(), name="issues"),
     path("api/issues/query", v.IssueQueryView.as_view(), name="issues-query"),
     path("api/issues/search", v.IssueSearchView.as_view(), name="issues-search"),
+    path("api/issues/grouped", v.IssueGroupedView.as_view(), name="issues-grouped"),
     path("api/issues/children", v.IssueChildrenByParentsView.as_view(), name="issues-children"),
     path(
         "api/issues/child-progress",

@@ -115,6 +115,31 @@ class IssueSearchView(WorkspaceAPIView):
         )
 
 
+class IssueGroupedView(WorkspaceAPIView):
+    def get(self, request: Request) -> Response:
+        page = selectors.issue_grouped(ctx=self.ctx, params=query_params(request))
+        prefix = issue_prefix(self.ctx.workspace)
+        groups = []
+        for group in page.groups:
+            issues = []
+            for row in group.rows:
+                item = issue_row_wire(
+                    row, prefix=prefix, status_category=page.categories(row["status"])
+                )
+                item["labels"] = page.labels.get(row["id"], [])
+                issues.append(item)
+            groups.append(
+                {
+                    "id": group.id,
+                    "assignee_type": group.assignee_type,
+                    "assignee_id": str(group.assignee_id) if group.assignee_id else None,
+                    "issues": issues,
+                    "total": group.total,
+                }
+            )
+        return Response({"groups": groups})
+
+
 class IssueChildrenByParentsView(WorkspaceAPIView):
     def get(self, request: Request) -> Response:
         page = selectors.issue_children_of_parents(

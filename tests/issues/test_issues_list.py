@@ -507,3 +507,49 @@ def test_search_number_words_and_paging(client, ws, ctx, make_issue):
     assert err["error"] == "q parameter is required"
     out = client.get("/api/issues/search", ws=ws.workspace, q="100%_x").want(200).json()
     assert out["total"] == 0
+
+
+# --- grouped ----------------------------------------------------------------------------------
+
+
+def test_grouped_by_assignee(client, ws, ctx, make_issue):
+    for _ in range(3):
+        make_issue(ctx, assignee_type="member", assignee_id=str(ws.member.id))
+    admin_issue = make_issue(ctx, assignee_type="member", assignee_id=str(ws.admin.id))
+    make_issue(ctx)
+    body = client.get("/api/issues/grouped", ws=ws.workspace, limit="2").want(200).json()
+    groups = {g["id"]: g for g in body["groups"]}
+    member_group = groups[f"assignee:member:{ws.member.id}"]
+    assert member_group["total"] == 3
+    assert len(member_group["issues"]) == 2
+    assert (member_group["assignee_type"], member_group["assignee_id"]) == (
+        "member",
+        str(ws.member.id),
+    )
+    assert groups[f"assignee:member:{ws.admin.id}"]["issues"][0]["id"] == str(admin_issue.id)
+    assert body["groups"][-1]["id"] == "assignee:unassigned"
+    assert body["groups"][-1]["assignee_type"] is None
+    assert body["groups"][-1]["issues"][0]["labels"] == []
+    page2 = (
+        client.get(
+            "/api/issues/grouped",
+            ws=ws.workspace,
+            limit="2",
+            offset="2",
+            group_assignee_type="member",
+            group_assignee_id=str(ws.member.id),
+        )
+        .want(200)
+        .json()
+    )
+    assert [len(g["issues"]) for g in page2["groups"]] == [1]
+    none = client.get("/api/issues/grouped", ws=ws.workspace, group_assignee_type="none")
+    assert [g["id"] for g in none.want(200).json()["groups"]] == ["assignee:unassigned"]
+    errors = [
+        ({"group_by": "status"}, "unsupported group_by"),
+        ({"group_assignee_type": "robot"}, "invalid group_assignee_type"),
+        ({"group_assignee_type": "member"}, "invalid group_assignee_id"),
+    ]
+    for params, message in errors:
+        out = client.get("/api/issues/grouped", ws=ws.workspace, **params).want(400).json()
+        assert out["error"] == message
