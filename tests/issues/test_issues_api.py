@@ -666,3 +666,34 @@ def test_children_and_progress(client, ws, ctx, make_issue, make_label):
         1,
         1,
     )
+
+
+# --- attachments on issues --------------------------------------------------------------------
+
+
+def _upload(ctx, name: str = "notes.txt"):
+    from django.core.files.base import ContentFile
+
+    from issues.services.attachments import attachment_upload
+
+    return attachment_upload(ctx=ctx, file=ContentFile(b"hello", name=name), filename=name)
+
+
+def test_create_and_update_link_attachments(client, ws, ctx, other_ctx, events):
+    first, second = _upload(ctx), _upload(ctx, "b.txt")
+    body = post(client, ws, {"title": "With files", "attachment_ids": [str(first.id)]})
+    assert [a["id"] for a in body["attachments"]] == [str(first.id)]
+    one = client.get(f"/api/issues/{body['id']}", ws=ws.workspace).want(200).json()
+    assert [a["id"] for a in one["attachments"]] == [str(first.id)]
+    with events.commit():
+        updated = put(client, ws, body["id"], {"attachment_ids": [str(second.id)]})
+    assert updated["revision"] == 2  # linking counts as a change of the issue
+    assert events.payloads("issue_attachments:changed") == [
+        {"issue_id": body["id"], "issue_revision": 2}
+    ]
+    theirs = _upload(other_ctx)
+    out = put(client, ws, body["id"], {"title": "x", "attachment_ids": [str(theirs.id)]}, 400)
+    assert out["error"] == "invalid attachment_ids"
+    assert Issue.objects.get(pk=body["id"]).title == "With files"  # nothing written
+    theirs.refresh_from_db()
+    assert theirs.issue_id is None
