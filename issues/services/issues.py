@@ -290,12 +290,15 @@ def find_active_duplicate(
 
 def _next_number(workspace_id: Any) -> int:
     """Bump ``workspace.issue_counter`` under its row lock (held until commit): concurrent
-    creates in one workspace serialize here and never share a number."""
+    creates in one workspace serialize here and never share a number. The counter never falls
+    behind the highest number in use (a stale full-row save of the workspace, an import), which
+    costs one probe of the ``(workspace, number)`` unique index."""
     with connection.cursor() as cur:
         cur.execute(
-            "UPDATE workspace SET issue_counter = issue_counter + 1 WHERE id = %s "
-            "RETURNING issue_counter",
-            [workspace_id],
+            "UPDATE workspace SET issue_counter = GREATEST(issue_counter, "
+            "(SELECT COALESCE(MAX(number), 0) FROM issue WHERE workspace_id = %s)) + 1 "
+            "WHERE id = %s RETURNING issue_counter",
+            [workspace_id, workspace_id],
         )
         row = cur.fetchone()
     if row is None:

@@ -697,3 +697,10 @@ def test_create_and_update_link_attachments(client, ws, ctx, other_ctx, events):
     assert Issue.objects.get(pk=body["id"]).title == "With files"  # nothing written
     theirs.refresh_from_db()
     assert theirs.issue_id is None
+
+
+def test_counter_never_falls_behind_the_numbers_in_use(client, ws, ctx, make_issue):
+    make_issue(ctx)
+    make_issue(ctx)
+    Workspace.objects.filter(pk=ws.workspace.pk).update(issue_counter=0)  # e.g. a stale save
+    assert post(client, ws, {"title": "Third"})["number"] == 3
