@@ -11,8 +11,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from issues import selectors
+from issues import selectors, selectors_search
 from issues.api import issue_serializers as s
+from issues.services import issue_labels as label_services
 from issues.services import issues as services
 from issues.services import reactions as reaction_services
 from issues.wire import issue_prefix, issue_row_wire, issue_wire, label_wire, reaction_wire
@@ -88,7 +89,7 @@ class IssueQueryView(WorkspaceAPIView):
 class IssueSearchView(WorkspaceAPIView):
     def get(self, request: Request) -> Response:
         params = query_params(request)
-        page = selectors.issue_search(ctx=self.ctx, params=params)
+        page = selectors_search.issue_search(ctx=self.ctx, params=params)
         q = params.get("q", "")
         terms = selectors.search_terms(q)
         prefix = issue_prefix(self.ctx.workspace)
@@ -99,16 +100,16 @@ class IssueSearchView(WorkspaceAPIView):
             )
             item["match_source"] = hit.match_source
             if hit.comment_content:
-                comment_snippet = selectors.snippet(hit.comment_content, q)
+                comment_snippet = selectors_search.snippet(hit.comment_content, q)
                 item["matched_comment_snippet"] = comment_snippet
                 if hit.match_source == "comment":
                     item["matched_snippet"] = comment_snippet
             description = hit.issue.description
             if description and (
                 hit.match_source == "description"
-                or selectors.description_matches(description, q, terms)
+                or selectors_search.description_matches(description, q, terms)
             ):
-                item["matched_description_snippet"] = selectors.snippet(description, q)
+                item["matched_description_snippet"] = selectors_search.snippet(description, q)
             out.append(item)
         return Response(
             {"issues": out, "total": page.total}, headers={"X-Total-Count": str(page.total)}
@@ -238,7 +239,7 @@ class IssueChildrenView(WorkspaceAPIView):
         return Response({"issues": page_json(self.ctx, page)})
 
 
-def labels_response(result: services.IssueLabels) -> Response:
+def labels_response(result: label_services.IssueLabels) -> Response:
     out: dict[str, Any] = {"labels": [label_wire(label) for label in result.labels]}
     if result.issue_revision:
         out["issue_revision"] = result.issue_revision
@@ -257,7 +258,7 @@ class IssueLabelsView(WorkspaceAPIView):
     def post(self, request: Request, issue_id: str) -> Response:
         data = body(s.LabelAttachInput, request)
         return labels_response(
-            services.issue_label_attach(
+            label_services.issue_label_attach(
                 ctx=self.ctx, issue_ref=issue_id, label_id=data.get("label_id")
             )
         )
@@ -266,7 +267,7 @@ class IssueLabelsView(WorkspaceAPIView):
 class IssueLabelDetailView(WorkspaceAPIView):
     def delete(self, request: Request, issue_id: str, label_id: str) -> Response:
         return labels_response(
-            services.issue_label_detach(ctx=self.ctx, issue_ref=issue_id, label_id=label_id)
+            label_services.issue_label_detach(ctx=self.ctx, issue_ref=issue_id, label_id=label_id)
         )
 
 

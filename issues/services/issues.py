@@ -27,8 +27,6 @@ from issues.selectors import (
     StatusCategories,
     closed_status_keys,
     issue_get,
-    label_get,
-    labels_of_issue,
     parse_uuid,
     status_resolve,
 )
@@ -38,7 +36,7 @@ from issues.services.changes import IssueChanges
 from issues.services.list_cache import issue_counts_changed
 from issues.services.notifications import issue_created_notify, issue_updated_notify
 from issues.services.statuses import catalog_lock_shared
-from issues.wire import PRIORITIES, issue_prefix, issue_wire, label_wire
+from issues.wire import PRIORITIES, issue_prefix, issue_wire
 from multica_site.errors import Conflict, DomainError, NotFound, ValidationError
 from multica_site.events import publish
 from workspaces.context import WorkspaceContext
@@ -95,7 +93,7 @@ def _text(value: str) -> str:
     return value.replace("\x00", "")
 
 
-def _check_type(name: str, value: Any, *types: type) -> None:
+def check_type(name: str, value: Any, *types: type) -> None:
     if value is None:
         return
     if isinstance(value, bool) and bool not in types:
@@ -116,7 +114,7 @@ def _priority(value: str) -> str:
 def _stage(value: Any) -> int | None:
     if value is None:
         return None
-    _check_type("stage", value, int)
+    check_type("stage", value, int)
     if value < 1:
         raise ValidationError("stage must be >= 1")
     return int(value)
@@ -152,7 +150,7 @@ def parse_calendar_date(value: Any, field_name: str) -> date | None:
 def _uuid_or_none(value: Any, field_name: str) -> uuid.UUID | None:
     if value is None:
         return None
-    _check_type(field_name, value, str, uuid.UUID)
+    check_type(field_name, value, str, uuid.UUID)
     return parse_uuid(value, field_name)
 
 
@@ -346,7 +344,7 @@ def issue_create(
     """
     for name, value in (("title", title), ("description", description), ("status", status),
                         ("priority", priority), ("assignee_type", assignee_type)):  # fmt: skip
-        _check_type(name, value, str)
+        check_type(name, value, str)
     title = _text(title or "")
     if not title:
         raise ValidationError("title is required")
@@ -463,7 +461,7 @@ def _plan_update(ctx: WorkspaceContext, issue: Issue, fields: Mapping[str, Any])
     values: dict[str, Any] = {}
     custom_status = None
     for name in ("title", "description", "status", "priority", "assignee_type"):
-        _check_type(name, fields.get(name), str)
+        check_type(name, fields.get(name), str)
     if fields.get("title") is not None:
         values["title"] = _text(fields["title"])
     if fields.get("description") is not None:
@@ -475,7 +473,7 @@ def _plan_update(ctx: WorkspaceContext, issue: Issue, fields: Mapping[str, Any])
     if fields.get("priority") is not None:
         values["priority"] = _priority(fields["priority"])
     if fields.get("position") is not None:
-        _check_type("position", fields["position"], int, float)
+        check_type("position", fields["position"], int, float)
         position = float(fields["position"])
         if math.isnan(position) or math.isinf(position):
             raise ValidationError("invalid request body")
@@ -589,7 +587,7 @@ def issue_update(
     """
     issue = issue_get(ctx=ctx, issue_ref=issue_ref)
     if expected_revision is not None:
-        _check_type("expected_revision", expected_revision, int)
+        check_type("expected_revision", expected_revision, int)
         if expected_revision < 1:
             raise ValidationError("expected_revision must be a positive integer")
         if issue.revision != expected_revision:
@@ -820,10 +818,10 @@ def issues_batch_update(
     if not has_mutation:
         return 0
     if fields.get("priority") is not None:
-        _check_type("priority", fields["priority"], str)
+        check_type("priority", fields["priority"], str)
         _priority(fields["priority"])
     if fields.get("status") is not None:
-        _check_type("status", fields["status"], str)
+        check_type("status", fields["status"], str)
         fields["status"] = status_resolve(ctx=ctx, status=fields["status"])[0]
     if fields.get("project_id") is not None:
         _project_exists(ctx, _uuid_or_none(fields["project_id"], "project_id"))  # type: ignore[arg-type]
@@ -856,54 +854,3 @@ def issues_batch_delete(*, ctx: WorkspaceContext, issue_ids: Any) -> int:
             continue
         deleted += 1
     return deleted
-
-
-# --- labels on issues -------------------------------------------------------------------------
-
-
-@dataclass
-class IssueLabels:
-    labels: list[Label]
-    issue_revision: int | None  # set when this write changed the issue's labels
-
-
-def _labels_changed(ctx: WorkspaceContext, issue: Issue) -> list[Label]:
-    issue_counts_changed(ctx.workspace_id)
-    issue.revision += 1
-    issue.last_activity_at = max(issue.last_activity_at or issue.updated_at, timezone.now())
-    issue.save(update_fields=["revision", "last_activity_at"])
-    labels = labels_of_issue(ctx=ctx, issue=issue)
-    publish(
-        ISSUE_LABELS_CHANGED,
-        {
-            "issue_id": str(issue.pk),
-            "labels": [label_wire(label) for label in labels],
-            "issue_revision": issue.revision,
-        },
-        workspace_id=ctx.workspace_id,
-        actor=ctx.actor,
-    )
-    return labels
-
-
-def issue_label_attach(*, ctx: WorkspaceContext, issue_ref: Any, label_id: Any) -> IssueLabels:
-    if not label_id:
-        raise ValidationError("label_id is required")
-    _check_type("label_id", label_id, str, uuid.UUID)
-    with transaction.atomic():
-        issue = issue_get(ctx=ctx, issue_ref=issue_ref, for_update=True)
-        label = label_get(ctx=ctx, label_id=label_id, field_name="label_id")
-        _, created = IssueLabel.objects.get_or_create(issue=issue, label=label)
-        if not created:
-            return IssueLabels(labels_of_issue(ctx=ctx, issue=issue), None)
-        return IssueLabels(_labels_changed(ctx, issue), issue.revision)
-
-
-def issue_label_detach(*, ctx: WorkspaceContext, issue_ref: Any, label_id: Any) -> IssueLabels:
-    with transaction.atomic():
-        issue = issue_get(ctx=ctx, issue_ref=issue_ref, for_update=True)
-        label = label_get(ctx=ctx, label_id=label_id, field_name="label id")
-        deleted, _ = IssueLabel.objects.filter(issue=issue, label=label).delete()
-        if not deleted:
-            return IssueLabels(labels_of_issue(ctx=ctx, issue=issue), None)
-        return IssueLabels(_labels_changed(ctx, issue), issue.revision)
