@@ -102,7 +102,7 @@ class Dataset:
         self.user = None
         self.main = None
         self.noise: list = []
-        self.labels: list[uuid.UUID] = []
+        self.labels: dict[uuid.UUID, list[uuid.UUID]] = {}  # workspace id -> its label ids
         self.counters: dict[uuid.UUID, int] = {}
 
 
@@ -123,9 +123,9 @@ def reset_and_seed_workspaces(data: Dataset) -> None:
         data.counters[ws.id] = 0
         noise.append(ws)
     data.noise = noise
-    label_ids = []
     with connection.cursor() as cur:
         for ws in [data.main, *noise]:
+            data.labels[ws.id] = []
             for n in range(LABELS):
                 label_id = uuid.uuid4()
                 cur.execute(
@@ -134,9 +134,7 @@ def reset_and_seed_workspaces(data: Dataset) -> None:
                     " now(), now())",
                     [label_id, ws.id, f"label-{n}"],
                 )
-                if ws.id == data.main.id:
-                    label_ids.append(label_id)
-    data.labels = label_ids
+                data.labels[ws.id].append(label_id)
 
 
 def copy_issues(data: Dataset, workspace_id: uuid.UUID, count: int, rng: random.Random) -> None:
@@ -149,7 +147,7 @@ def copy_issues(data: Dataset, workspace_id: uuid.UUID, count: int, rng: random.
     base = datetime(2026, 1, 1, tzinfo=UTC)
     issues = io.StringIO()
     links = io.StringIO()
-    labels = data.labels if workspace_id == data.main.id else None
+    labels = data.labels[workspace_id]
     creator = data.user.id
     for n in range(start + 1, start + count + 1):
         issue_id = uuid7()
