@@ -126,3 +126,140 @@ class StatusUpdateInput(serializers.Serializer):
 class StatusReorderInput(serializers.Serializer):
     category = StrictCharField()
     ids = id_list()
+
+
+# --- response shapes (documentation: responses are rendered by ``issues.wire``) ----------------
+
+
+class IssueLabelOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    workspace_id = serializers.UUIDField()
+    resource_type = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    color = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class IssueReactionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    issue_id = serializers.UUIDField()
+    actor_type = serializers.CharField()
+    actor_id = serializers.UUIDField()
+    emoji = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    issue_revision = serializers.IntegerField(required=False)
+
+
+class IssueOutput(serializers.Serializer):
+    """The ``Issue`` object (spec §3.1)."""
+
+    id = serializers.UUIDField()
+    workspace_id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    identifier = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    status_category = serializers.CharField()
+    priority = serializers.CharField()
+    assignee_type = serializers.CharField(allow_null=True)
+    assignee_id = serializers.UUIDField(allow_null=True)
+    creator_type = serializers.CharField()
+    creator_id = serializers.UUIDField()
+    parent_issue_id = serializers.UUIDField(allow_null=True)
+    project_id = serializers.UUIDField(allow_null=True)
+    position = serializers.FloatField()
+    stage = serializers.IntegerField(allow_null=True)
+    start_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    revision = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    metadata = serializers.DictField()
+    properties = serializers.DictField()
+    labels = IssueLabelOutput(many=True, required=False)
+    reactions = IssueReactionOutput(many=True, required=False)
+    attachments = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class IssueListOutput(serializers.Serializer):
+    issues = IssueOutput(many=True)
+    total = serializers.IntegerField()
+
+
+class IssuesOutput(serializers.Serializer):
+    issues = IssueOutput(many=True)
+
+
+class SearchIssueOutput(IssueOutput):
+    match_source = serializers.ChoiceField(choices=["title", "description", "comment"])
+    matched_snippet = serializers.CharField(required=False)
+    matched_description_snippet = serializers.CharField(required=False)
+    matched_comment_snippet = serializers.CharField(required=False)
+
+
+class SearchOutput(serializers.Serializer):
+    issues = SearchIssueOutput(many=True)
+    total = serializers.IntegerField()
+
+
+class IssueGroupOutput(serializers.Serializer):
+    id = serializers.CharField()
+    assignee_type = serializers.CharField(allow_null=True)
+    assignee_id = serializers.UUIDField(allow_null=True)
+    issues = IssueOutput(many=True)
+    total = serializers.IntegerField()
+
+
+class GroupedOutput(serializers.Serializer):
+    groups = IssueGroupOutput(many=True)
+
+
+class ChildProgressEntry(serializers.Serializer):
+    parent_issue_id = serializers.UUIDField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    visible_total = serializers.IntegerField()
+    visible_done = serializers.IntegerField()
+    hidden_total = serializers.IntegerField()
+
+
+class ChildProgressOutput(serializers.Serializer):
+    progress = ChildProgressEntry(many=True)
+
+
+class LabelsOutput(serializers.Serializer):
+    labels = IssueLabelOutput(many=True)
+    issue_revision = serializers.IntegerField(required=False)
+
+
+class UpdatedCountOutput(serializers.Serializer):
+    updated = serializers.IntegerField()
+
+
+class DeletedCountOutput(serializers.Serializer):
+    deleted = serializers.IntegerField()
+
+
+class StatusOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    workspace_id = serializers.UUIDField()
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField()
+    color = serializers.CharField()
+    is_system = serializers.BooleanField()
+    position = serializers.FloatField()
+    archived_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class StatusCatalogOutput(serializers.Serializer):
+    statuses = StatusOutput(many=True)
+    categories = serializers.ListField(child=serializers.CharField())
+    total = serializers.IntegerField()

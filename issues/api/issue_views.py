@@ -61,10 +61,11 @@ def list_response(ctx: WorkspaceContext, params: Mapping[str, str]) -> Response:
 
 
 class IssueListView(WorkspaceAPIView):
+    @extend_schema(responses=s.IssueListOutput)
     def get(self, request: Request) -> Response:
         return list_response(self.ctx, query_params(request))
 
-    @extend_schema(request=s.IssueCreateInput)
+    @extend_schema(request=s.IssueCreateInput, responses={201: s.IssueOutput})
     def post(self, request: Request) -> Response:
         data = body(s.IssueCreateInput, request)
         created = services.issue_create(ctx=self.ctx, **data)
@@ -79,6 +80,7 @@ class IssueListView(WorkspaceAPIView):
 class IssueQueryView(WorkspaceAPIView):
     """``POST /api/issues/query``: the GET parameters as a flat JSON object of strings."""
 
+    @extend_schema(request={"application/json": dict}, responses=s.IssueListOutput)
     def post(self, request: Request) -> Response:
         data = request.data
         if not isinstance(data, Mapping) or not all(isinstance(v, str) for v in data.values()):
@@ -87,6 +89,7 @@ class IssueQueryView(WorkspaceAPIView):
 
 
 class IssueSearchView(WorkspaceAPIView):
+    @extend_schema(responses=s.SearchOutput)
     def get(self, request: Request) -> Response:
         params = query_params(request)
         page = selectors_search.issue_search(ctx=self.ctx, params=params)
@@ -117,6 +120,7 @@ class IssueSearchView(WorkspaceAPIView):
 
 
 class IssueGroupedView(WorkspaceAPIView):
+    @extend_schema(responses=s.GroupedOutput)
     def get(self, request: Request) -> Response:
         page = selectors.issue_grouped(ctx=self.ctx, params=query_params(request))
         prefix = issue_prefix(self.ctx.workspace)
@@ -142,6 +146,7 @@ class IssueGroupedView(WorkspaceAPIView):
 
 
 class IssueChildrenByParentsView(WorkspaceAPIView):
+    @extend_schema(responses=s.IssuesOutput)
     def get(self, request: Request) -> Response:
         page = selectors.issue_children_of_parents(
             ctx=self.ctx, parent_ids=request.query_params.get("parent_ids")
@@ -150,12 +155,13 @@ class IssueChildrenByParentsView(WorkspaceAPIView):
 
 
 class IssueChildProgressView(WorkspaceAPIView):
+    @extend_schema(responses=s.ChildProgressOutput)
     def get(self, request: Request) -> Response:
         return Response({"progress": selectors.child_progress(ctx=self.ctx)})
 
 
 class IssueBatchUpdateView(WorkspaceAPIView):
-    @extend_schema(request=s.IssueBatchUpdateInput)
+    @extend_schema(request=s.IssueBatchUpdateInput, responses=s.UpdatedCountOutput)
     def post(self, request: Request) -> Response:
         data = body(s.IssueBatchUpdateInput, request)
         updates = body_of(s.IssueUpdateInput, data.get("updates") or {})
@@ -170,7 +176,7 @@ class IssueBatchUpdateView(WorkspaceAPIView):
 
 
 class IssueBatchDeleteView(WorkspaceAPIView):
-    @extend_schema(request=s.IssueBatchDeleteInput)
+    @extend_schema(request=s.IssueBatchDeleteInput, responses=s.DeletedCountOutput)
     def post(self, request: Request) -> Response:
         data = body(s.IssueBatchDeleteInput, request)
         return Response(
@@ -200,6 +206,7 @@ def update_kwargs(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class IssueDetailView(WorkspaceAPIView):
+    @extend_schema(responses=s.IssueOutput)
     def get(self, request: Request, issue_id: str) -> Response:
         issue = selectors.issue_get(ctx=self.ctx, issue_ref=issue_id)
         return Response(
@@ -212,18 +219,20 @@ class IssueDetailView(WorkspaceAPIView):
             )
         )
 
-    @extend_schema(request=s.IssueUpdateInput)
+    @extend_schema(request=s.IssueUpdateInput, responses=s.IssueOutput)
     def put(self, request: Request, issue_id: str) -> Response:
         data = body(s.IssueUpdateInput, request)
         issue = services.issue_update(ctx=self.ctx, issue_ref=issue_id, **update_kwargs(data))
         return Response(issue_json(self.ctx, issue))
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, issue_id: str) -> Response:
         services.issue_delete(ctx=self.ctx, issue_ref=issue_id)
         return Response(status=204)
 
 
 class IssueMoveView(WorkspaceAPIView):
+    @extend_schema(request={"application/json": dict}, responses=s.IssueOutput)
     def post(self, request: Request, issue_id: str) -> Response:
         data = {} if request.data is None else request.data
         if not isinstance(data, Mapping):
@@ -233,6 +242,7 @@ class IssueMoveView(WorkspaceAPIView):
 
 
 class IssueChildrenView(WorkspaceAPIView):
+    @extend_schema(responses=s.IssuesOutput)
     def get(self, request: Request, issue_id: str) -> Response:
         issue = selectors.issue_get(ctx=self.ctx, issue_ref=issue_id)
         page = selectors.issue_children(ctx=self.ctx, issue=issue)
@@ -247,6 +257,7 @@ def labels_response(result: label_services.IssueLabels) -> Response:
 
 
 class IssueLabelsView(WorkspaceAPIView):
+    @extend_schema(responses=s.LabelsOutput)
     def get(self, request: Request, issue_id: str) -> Response:
         issue = selectors.issue_get(ctx=self.ctx, issue_ref=issue_id)
         labels = selectors.labels_of_issue(ctx=self.ctx, issue=issue)
@@ -254,7 +265,7 @@ class IssueLabelsView(WorkspaceAPIView):
             {"labels": [label_wire(label) for label in labels], "issue_revision": issue.revision}
         )
 
-    @extend_schema(request=s.LabelAttachInput)
+    @extend_schema(request=s.LabelAttachInput, responses=s.LabelsOutput)
     def post(self, request: Request, issue_id: str) -> Response:
         data = body(s.LabelAttachInput, request)
         return labels_response(
@@ -265,6 +276,7 @@ class IssueLabelsView(WorkspaceAPIView):
 
 
 class IssueLabelDetailView(WorkspaceAPIView):
+    @extend_schema(responses=s.LabelsOutput)
     def delete(self, request: Request, issue_id: str, label_id: str) -> Response:
         return labels_response(
             label_services.issue_label_detach(ctx=self.ctx, issue_ref=issue_id, label_id=label_id)
@@ -272,7 +284,7 @@ class IssueLabelDetailView(WorkspaceAPIView):
 
 
 class IssueReactionsView(WorkspaceAPIView):
-    @extend_schema(request=s.ReactionInput)
+    @extend_schema(request=s.ReactionInput, responses={201: s.IssueReactionOutput})
     def post(self, request: Request, issue_id: str) -> Response:
         data = body(s.ReactionInput, request)
         added = reaction_services.issue_reaction_add(
@@ -280,7 +292,7 @@ class IssueReactionsView(WorkspaceAPIView):
         )
         return Response(reaction_wire(added.reaction, added.issue_revision), status=201)
 
-    @extend_schema(request=s.ReactionInput)
+    @extend_schema(request=s.ReactionInput, responses={204: None})
     def delete(self, request: Request, issue_id: str) -> Response:
         data = body(s.ReactionInput, request)
         reaction_services.issue_reaction_remove(

@@ -37,11 +37,12 @@ def catalog_response(
 class IssueStatusListView(WorkspaceAPIView):
     required_roles = {"POST": ADMINS}
 
+    @extend_schema(responses=s.StatusCatalogOutput)
     def get(self, request: Request) -> Response:
         include_archived = request.query_params.get("include_archived", "").lower() == "true"
         return catalog_response(self.ctx, include_archived=include_archived, seed=True)
 
-    @extend_schema(request=s.StatusCreateInput)
+    @extend_schema(request=s.StatusCreateInput, responses={201: s.StatusOutput})
     def post(self, request: Request) -> Response:
         data: dict[str, Any] = {k: v or "" for k, v in body(s.StatusCreateInput, request).items()}
         entry = services.status_create(ctx=self.ctx, **data)
@@ -51,7 +52,7 @@ class IssueStatusListView(WorkspaceAPIView):
 class IssueStatusReorderView(WorkspaceAPIView):
     required_roles = {"PATCH": ADMINS}
 
-    @extend_schema(request=s.StatusReorderInput)
+    @extend_schema(request=s.StatusReorderInput, responses=s.StatusCatalogOutput)
     def patch(self, request: Request) -> Response:
         data = body(s.StatusReorderInput, request)
         services.statuses_reorder(
@@ -63,12 +64,13 @@ class IssueStatusReorderView(WorkspaceAPIView):
 class IssueStatusDetailView(WorkspaceAPIView):
     required_roles = {"PATCH": ADMINS, "PUT": ADMINS, "DELETE": ADMINS}
 
-    @extend_schema(request=s.StatusUpdateInput)
+    @extend_schema(request=s.StatusUpdateInput, responses=s.StatusOutput)
     def patch(self, request: Request, status_id: str) -> Response:
         data = body(s.StatusUpdateInput, request)
         entry = services.status_update(ctx=self.ctx, status_id=status_id, **data)
         return Response(status_wire(entry))
 
+    @extend_schema(responses=s.StatusOutput)
     def delete(self, request: Request, status_id: str) -> Response:
         entry = services.status_archive(ctx=self.ctx, status_id=status_id)
         return Response(status_wire(entry))
