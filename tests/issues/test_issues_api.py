@@ -195,6 +195,8 @@ def test_duplicate_guard(client, ws, ctx, make_project):
     assert out["error"].startswith("Active duplicate issue exists: ACME-1 Fix  the   Login")
     assert out["issue"]["id"] == first["id"]
     assert set(out["issue"]) == ISSUE_FIELDS
+    assert post(client, ws, {"title": "Fix\tthe login"}, status=409)["issue"]["id"] == first["id"]
+    post(client, ws, {"title": "fix the login page"})  # a longer title is another issue
     # allowed: explicit override, another project, or the first one closed
     post(client, ws, {"title": "fix the login", "allow_duplicate": True})
     post(client, ws, {"title": "fix the login", "project_id": str(make_project(ctx).id)})
