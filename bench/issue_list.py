@@ -369,7 +369,7 @@ def main() -> int:
         server = start_server(port, args.workers)
         try:
             work = http_worker(f"http://127.0.0.1:{port}", token, str(data.main.id), size)
-            run_threads(work, args.clients, 1.5)  # warm-up: connections, imports, caches
+            run_threads(work, args.clients, 3.0)  # warm-up: connections, imports, caches
             log(f"{size:,}: {args.clients} clients, GET /api/issues?limit={PAGE} for "
                 f"{args.duration:.0f} s")  # fmt: skip
             api = summarize(*run_threads(work, args.clients, args.duration))
