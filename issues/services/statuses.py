@@ -191,7 +191,9 @@ def status_create(
     key = validate_key(key) if key.strip() else slugify_key(name)
     duplicate = "a status with this key or name already exists"
     with transaction.atomic():
-        _catalog_lock(ctx.workspace_id, shared=True)
+        # Exclusive: two creates with the same name must not both pass the name check (the
+        # model has no unique index on the active names; see the report).
+        _catalog_lock(ctx.workspace_id, shared=False)
         if _name_taken(ctx, name):
             raise Conflict(duplicate, code="issue_status_exists")
         top = IssueStatus.objects.filter(
@@ -222,6 +224,7 @@ def status_update(
     """Name, description, colour or intra-category position of a custom status. Key and category
     are immutable; built-ins are immutable altogether."""
     with transaction.atomic():
+        _catalog_lock(ctx.workspace_id, shared=False)  # the name check, as in status_create
         entry = _load(ctx, status_id, for_update=True)
         if entry.is_system:
             raise PermissionDenied("built-in statuses cannot be modified")
