@@ -6,6 +6,9 @@ class IssuesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from issues.services import statuses  # noqa: PLC0415 - registers the seeding hook
+        # Registrations: status seeding on workspace creation; comment hooks (attachment
+        # changes re-publish comment:updated; member removal drops their subscriptions).
+        from issues.services import comments, statuses  # noqa: PLC0415
 
         statuses.register()
+        comments.register()

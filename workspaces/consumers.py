@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -20,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.exceptions import APIException
 
 from multica_site.errors import DomainError
@@ -32,9 +34,9 @@ logger = logging.getLogger("multica.ws")
 
 MAX_FRAME_BYTES = 64 * 1024
 AUTH_TIMEOUT = 10.0
-# Re-join groups periodically: survives a Redis restart (groups live in Redis) and
-# channels-redis' group expiry. Events missed meanwhile show up as a seq gap.
-GROUP_REFRESH_SECONDS = 5.0
+# Re-join groups periodically, against channels-redis' group expiry (1 day). A lost Redis is
+# handled by closing the socket (1012): the client reconnects and resyncs.
+GROUP_REFRESH_SECONDS = 600.0
 
 # scope -> authorizer(ctx, id) -> bool, for task/chat rooms (filled by the domains that own them).
 ScopeAuthorizer = Callable[[WorkspaceContext, str], bool]
@@ -91,8 +93,8 @@ class ResilientConsumer(AsyncJsonWebsocketConsumer):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
-        except (RedisConnectionError, ConnectionError, OSError):
-            logger.warning("channel layer unavailable; closing socket for reconnect")
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            logger.warning("channel layer unavailable (%r); closing socket for reconnect", exc)
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1012})
 
@@ -151,7 +153,7 @@ class BrowserConsumer(ResilientConsumer):
 
     async def _refresh_groups(self) -> None:
         while True:
-            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            await asyncio.sleep(GROUP_REFRESH_SECONDS * random.uniform(0.8, 1.2))  # noqa: S311
             for group in list(self.groups_joined):
                 with contextlib.suppress(Exception):
                     await self.channel_layer.group_add(group, self.channel_name)
@@ -252,7 +254,7 @@ class BrowserConsumer(ResilientConsumer):
         skip = message.get("skip_workspace")
         if skip and skip == str(self.ctx.workspace_id):
             return  # already delivered through the workspace room
-        await self.send_json(message["frame"])
+        await self.send(text_data=message["text"])
 
     async def member_revoked(self, message: dict[str, Any]) -> None:
         if self.ctx is not None and message.get("workspace_id") == str(self.ctx.workspace_id):

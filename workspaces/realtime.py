@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue
 import threading
 from typing import Any
 
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from multica_site.events import Event
 
@@ -61,16 +62,24 @@ def runtime_group(runtime_id: Any) -> str:
     return f"daemon.runtime.{runtime_id}"
 
 
-def next_seq(workspace_id: str) -> int:
-    """Allocate the next event number of a workspace (its own statement, after commit)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO workspace_event_seq (workspace_id, seq) VALUES (%s, 1) "
-            "ON CONFLICT (workspace_id) DO UPDATE SET seq = workspace_event_seq.seq + 1 "
-            "RETURNING seq",
-            [workspace_id],
-        )
-        return cursor.fetchone()[0]
+def next_seq(workspace_id: str) -> int | None:
+    """Allocate the next event number of a workspace (its own statement, after commit).
+
+    ``None`` when the workspace is gone (``workspace:deleted`` is still delivered, unnumbered).
+    """
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO workspace_event_seq (workspace_id, seq) "
+                "SELECT id, 1 FROM workspace WHERE id = %s "
+                "ON CONFLICT (workspace_id) DO UPDATE SET seq = workspace_event_seq.seq + 1 "
+                "RETURNING seq",
+                [workspace_id],
+            )
+            row = cursor.fetchone()
+    except IntegrityError:  # deleted between the SELECT and the insert
+        return None
+    return row[0] if row else None
 
 
 def current_seq(workspace_id: Any) -> int:
@@ -133,11 +142,12 @@ class Publisher:
 publisher = Publisher()
 
 
-def frame_for(event: Event, seq: int | None = None) -> dict[str, Any]:
+def frame_for(event: Event, seq: int | None = None) -> str:
+    """The frame's text, encoded once for every socket that receives it."""
     frame = event.envelope()
     if seq is not None:
         frame["seq"] = seq
-    return frame
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def channel_layer_sink(event: Event) -> None:
@@ -145,17 +155,17 @@ def channel_layer_sink(event: Event) -> None:
     if event.type in USER_ROOM_ONLY or not event.workspace_id:
         frame = frame_for(event)
         for user_id in event.user_ids:
-            publisher.send(user_group(user_id), {"type": "event.frame", "frame": frame})
+            publisher.send(user_group(user_id), {"type": "event.frame", "text": frame})
         return
     seq = next_seq(event.workspace_id)
     frame = frame_for(event, seq)
-    publisher.send(workspace_group(event.workspace_id), {"type": "event.frame", "frame": frame})
+    publisher.send(workspace_group(event.workspace_id), {"type": "event.frame", "text": frame})
     if event.type == "member:added":
         # The added user's other connections (not on this workspace yet) learn about it too.
         for user_id in event.user_ids:
             publisher.send(
                 user_group(user_id),
-                {"type": "event.frame", "frame": frame, "skip_workspace": event.workspace_id},
+                {"type": "event.frame", "text": frame, "skip_workspace": event.workspace_id},
             )
     if event.type == "member:removed":
         user_id = event.payload.get("user_id")

@@ -259,7 +259,15 @@ CHANNEL_LAYERS = {
         # redis-py 8 defaults socket_timeout to 5 s, the same as channels-redis' blocking pop:
         # idle consumers would die on a read timeout. Give reads headroom over that pop.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            # redis-py 8 also caps an async pool at 100 connections; a burst of socket
+            # connects (each joining its groups) must not fail on that.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 30,
+                    "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+                }
+            ],
             "capacity": 1000,
             "expiry": 60,
         },
