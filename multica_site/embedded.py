@@ -129,3 +129,17 @@ def celery_redis_url(url: str) -> str:
     if url.startswith("unix://"):
         return "redis+socket://" + url[len("unix://") :]
     return url
+
+
+def dev_field_key() -> str:
+    """A Fernet key for development, generated once and kept in the data directory (0600)."""
+    path = data_dir() / "field-encryption.key"
+    if not path.exists():
+        import base64  # noqa: PLC0415
+        import secrets  # noqa: PLC0415
+
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+    return path.read_text().strip()

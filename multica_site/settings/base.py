@@ -220,6 +220,11 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("EMAIL_FROM", "Multica <noreply@localhost>")
 
+# --- secrets at rest ---------------------------------------------------------------------------
+# Fernet keys for encrypted fields (agent custom_env), newest first, kept apart from SECRET_KEY.
+# Development falls back to a key generated once in the data directory (mode 0600).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or [embedded.dev_field_key()]
+
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -15,6 +15,12 @@ if not SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("multica-dev"
 if not JWT_SECRET or JWT_SECRET == "multica-dev-secret-change-in-production":
     raise ImproperlyConfigured("JWT_SECRET must be set in production")
 VERIFICATION_CODE_KEY = env("VERIFICATION_CODE_KEY") or SECRET_KEY
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS must list at least one Fernet key (newest first); generate one with"
+        " python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    )
 # The development login code is never honoured in production.
 MULTICA_DEV_VERIFICATION_CODE = ""
 

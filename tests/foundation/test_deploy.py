@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -37,6 +38,7 @@ _SETTINGS_VARS = (
     "DJANGO_SETTINGS_MODULE",
     "SECRET_KEY",
     "JWT_SECRET",
+    "FIELD_ENCRYPTION_KEYS",
     "ALLOWED_HOSTS",
     "DEBUG",
     "APP_ENV",
@@ -56,6 +58,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="multica_site.settings.production",
         SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
         JWT_SECRET=secrets.token_urlsafe(32),
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="example.com",
         # The test settings have exported these (embedded servers unless given): no subprocess
         # below starts a server of its own.
@@ -101,6 +104,7 @@ def test_check_deploy_passes_with_production_settings():
         ({"SECRET_KEY": "multica-dev-secret-key-change-me-in-production-0123456789"}, "SECRET_KEY"),
         ({"JWT_SECRET": None}, "JWT_SECRET must be set"),
         ({"JWT_SECRET": "multica-dev-secret-change-in-production"}, "JWT_SECRET must be set"),
+        ({"FIELD_ENCRYPTION_KEYS": None}, "FIELD_ENCRYPTION_KEYS must list"),
         ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must list"),
         ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS must list"),
     ],
@@ -110,6 +114,7 @@ def test_check_deploy_passes_with_production_settings():
         "dev-secret-key",
         "no-jwt-secret",
         "dev-jwt-secret",
+        "no-field-encryption-keys",
         "no-allowed-hosts",
         "blank-allowed-hosts",
     ],
