@@ -20,4 +20,6 @@ urlpatterns = [
     path("", pages.home_page, name="home"),
     path("", include("workspaces.urls")),
     path("", include("issues.urls")),
+    path("", include("agents.urls")),
+    path("", include("skills.urls")),
 ]
