@@ -260,12 +260,12 @@ SPECTACULAR_SETTINGS = {
 # --- channels and celery ----------------------------------------------------------------------
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # redis-py 8 defaults socket_timeout to 5 s, the same as channels-redis' blocking pop:
-        # idle consumers would die on a read timeout. Give reads headroom over that pop.
+        # Redis pub/sub: one PUBLISH per event, one subscription per group per process, and
+        # subscriptions restored by the client after a Redis restart. Delivery is best-effort
+        # either way; clients detect loss with the per-workspace seq and resync.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        # redis-py 8 defaults socket_timeout to 5 s and caps an async pool at 100 connections.
         "CONFIG": {
-            # redis-py 8 also caps an async pool at 100 connections; a burst of socket
-            # connects (each joining its groups) must not fail on that.
             "hosts": [
                 {
                     "address": REDIS_URL,
@@ -273,8 +273,6 @@ CHANNEL_LAYERS = {
                     "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
                 }
             ],
-            "capacity": 1000,
-            "expiry": 60,
         },
     }
 }

@@ -146,7 +146,7 @@ def layer_on_rt_redis(rt_redis, settings):
     config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
     config["hosts"] = [{**config["hosts"][0], "address": rt_redis.url}]
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
+        "default": {"BACKEND": settings.CHANNEL_LAYERS["default"]["BACKEND"], "CONFIG": config}
     }
     channel_layers.backends.clear()
     old = realtime.publisher

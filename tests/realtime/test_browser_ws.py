@@ -193,9 +193,9 @@ def test_seq_is_strictly_increasing(asgi_server, ws):
 
 
 def test_gap_after_redis_restart(asgi_server, ws, rt_redis):
-    """A Redis restart loses channel-layer state: events published meanwhile are lost. The
-    server closes sockets with 1012 so clients reconnect; the first event after reconnecting
-    shows a seq gap, and the client resyncs from the API (it would on any reconnect too)."""
+    """A Redis restart loses what was in flight: events published meanwhile are lost. Sockets
+    either stay up (the layer re-subscribes) or are closed with 1012 and reconnect; either way
+    the next event the client sees carries a seq gap, and the client resyncs from the API."""
     from multica_site.events import publish
     from workspaces import realtime
 
@@ -206,16 +206,24 @@ def test_gap_after_redis_restart(asgi_server, ws, rt_redis):
     rt_redis.restart()
     publish("workspace:updated", {"n": 1}, workspace_id=ws.workspace.id)  # lost
     realtime.publisher.flush(10)
-    with pytest.raises(ConnectionClosed) as closed:
-        sock.recv(timeout=15)
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 1012
-    sock = open_socket(asgi_server, ws.workspace, user=ws.member)
-    wait_joined(sock)
-    publish("workspace:updated", {"n": 2}, workspace_id=ws.workspace.id)
-    frame = recv_json(sock, timeout=10)
+    frame = None
+    close_codes: list = []
+    deadline = time.monotonic() + 30
+    while frame is None and time.monotonic() < deadline:
+        publish("workspace:updated", {"n": 2}, workspace_id=ws.workspace.id)
+        realtime.publisher.flush(10)
+        try:
+            frame = recv_json(sock, timeout=1)
+        except TimeoutError:
+            continue
+        except ConnectionClosed as closed:
+            close_codes.append(closed.rcvd.code if closed.rcvd else None)
+            sock = open_socket(asgi_server, ws.workspace, user=ws.member)
+            wait_joined(sock)
+    assert frame is not None, "events never resumed after the Redis restart"
+    assert set(close_codes) <= {1012}, "a socket dropped by Redis loss closes as a restart"
     assert frame["payload"] == {"n": 2}
-    assert frame["seq"] == first + 2, "the lost event leaves a gap the client detects"
+    assert frame["seq"] > first + 1, "the lost event leaves a gap the client detects"
     sock.close()
 
 
