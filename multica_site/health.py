@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,6 +14,7 @@ from multica_site.views import PublicAPIView
 SERVER_VERSION = "0.1.0"
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 class HealthView(PublicAPIView):
     """``GET /health`` (and ``/healthz``): the process answers."""
 
@@ -19,6 +22,7 @@ class HealthView(PublicAPIView):
         return Response({"status": "ok"})
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 class ReadyView(PublicAPIView):
     """``GET /readyz``: the database answers."""
 
@@ -28,6 +32,7 @@ class ReadyView(PublicAPIView):
         return Response({"status": "ok"})
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT)
 class ConfigView(PublicAPIView):
     """``GET /api/config``: what clients need to know before logging in."""
 

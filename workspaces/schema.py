@@ -22,7 +22,7 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
 
 class CookieAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "workspaces.authentication.CookieAuthentication"
-    name = "cookieAuth"
+    name = "multicaCookieAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {

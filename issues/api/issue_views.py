@@ -61,7 +61,7 @@ def list_response(ctx: WorkspaceContext, params: Mapping[str, str]) -> Response:
 
 
 class IssueListView(WorkspaceAPIView):
-    @extend_schema(responses=s.IssueListOutput)
+    @extend_schema(responses=s.IssueListOutput, operation_id="issues_list")
     def get(self, request: Request) -> Response:
         return list_response(self.ctx, query_params(request))
 
@@ -146,7 +146,7 @@ class IssueGroupedView(WorkspaceAPIView):
 
 
 class IssueChildrenByParentsView(WorkspaceAPIView):
-    @extend_schema(responses=s.IssuesOutput)
+    @extend_schema(responses=s.IssuesOutput, operation_id="issues_children_by_parents")
     def get(self, request: Request) -> Response:
         page = selectors.issue_children_of_parents(
             ctx=self.ctx, parent_ids=request.query_params.get("parent_ids")
