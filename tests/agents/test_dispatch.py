@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from agents.models import Agent, AgentTask
 from agents.services import dispatch as d
@@ -65,12 +66,13 @@ def test_create_assigned_enqueues_queued_task_with_events(
 def test_nothing_is_announced_when_the_write_rolls_back(
     owner_ctx, agent, captured_events, wakeups, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        from django.db import transaction
-
+    def create_then_fail() -> None:
         with transaction.atomic():
             issue_services.issue_create(ctx=owner_ctx, title="Rolled back", **assign(agent))
             raise RuntimeError
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        create_then_fail()
     assert not captured_events.of("task:queued")
     assert wakeups == []
     assert not AgentTask.objects.exists()
@@ -120,9 +122,7 @@ def test_reassignment_to_agent_triggers(owner_ctx, agent, make_issue):
 def test_status_change_among_active_statuses_does_not_retrigger(owner_ctx, agent, make_issue):
     issue = make_issue(owner_ctx, **assign(agent))
     AgentTask.objects.filter(issue=issue).update(status="completed")
-    issue_services.issue_update(
-        ctx=owner_ctx, issue_ref=issue.id, fields={"status": "in_progress"}
-    )
+    issue_services.issue_update(ctx=owner_ctx, issue_ref=issue.id, fields={"status": "in_progress"})
     assert len(tasks_of(issue)) == 1
 
 
@@ -577,9 +577,7 @@ def test_reply_in_member_thread_routes_to_agents_the_root_triggered(
     assert [(t.agent_id, t.trigger_comment_id) for t in queued] == [(agent.id, reply.comment.id)]
 
 
-def test_reply_in_member_thread_without_mention_uses_earlier_runs(
-    owner_ctx, agent, make_issue
-):
+def test_reply_in_member_thread_without_mention_uses_earlier_runs(owner_ctx, agent, make_issue):
     issue = make_issue(owner_ctx)
     root = comment(owner_ctx, issue, "background for everyone")
     AgentTask.objects.create(
