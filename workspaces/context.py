@@ -98,6 +98,15 @@ def _lookup(identifiers: WorkspaceIdentifiers) -> Workspace:
     return ws
 
 
+def _membership(user: User, identifiers: WorkspaceIdentifiers) -> Member | None:
+    qs = Member.objects.select_related("workspace").filter(user=user)
+    if identifiers.slug:
+        return qs.filter(workspace__slug=identifiers.slug.strip().lower()).first()
+    if identifiers.workspace_id:
+        return qs.filter(workspace_id=_parse_uuid(identifiers.workspace_id)).first()
+    raise ValidationError("workspace_id or workspace_slug is required", code="workspace_required")
+
+
 def resolve_workspace_context(
     *,
     user: User | None,
@@ -120,9 +129,12 @@ def resolve_workspace_context(
         workspace = Workspace.objects.filter(pk=bound).first()
         if workspace is None:
             raise NotFound("workspace not found", code="workspace_not_found")
+        member = Member.objects.filter(workspace=workspace, user=user).first()
     else:
-        workspace = _lookup(identifiers)
-    member = Member.objects.filter(workspace=workspace, user=user).first()
+        # One query: the membership row with its workspace. An unknown workspace and one the
+        # user is not a member of are the same 404.
+        member = _membership(user, identifiers)
+        workspace = member.workspace if member is not None else None
     if member is None:
         raise NotFound("workspace not found", code="workspace_not_found")
     actor: Actor | None = None
