@@ -20,7 +20,9 @@ from multica_site.errors import PermissionDenied, ValidationError
 if TYPE_CHECKING:
     from workspaces.context import WorkspaceContext
 
-AGENT_NOT_IN_WORKSPACE = "assignee_id does not refer to an agent of this workspace"
+# Multica answers "assignee_id does not refer to an agent of this workspace"; this codebase
+# (issues area, brief) uses "agent not found" for every unknown agent reference.
+AGENT_NOT_IN_WORKSPACE = "agent not found"
 AGENT_ARCHIVED = "cannot assign to archived agent"
 AGENT_NOT_INVOCABLE = "you do not have permission to assign work to this agent"
 
