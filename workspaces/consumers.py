@@ -33,6 +33,7 @@ from workspaces.tokens import CLOUD_TOKEN_PREFIX, TASK_TOKEN_PREFIX
 logger = logging.getLogger("multica.ws")
 
 MAX_FRAME_BYTES = 64 * 1024
+OUTBOX_FRAMES = 256
 AUTH_TIMEOUT = 10.0
 # Re-join groups periodically, against channels-redis' group expiry (1 day). A lost Redis is
 # handled by closing the socket (1012): the client reconnects and resyncs.
@@ -143,9 +144,27 @@ class BrowserConsumer(ResilientConsumer):
 
     async def _start(self, ctx: WorkspaceContext) -> None:
         self.ctx = ctx
-        await self._join(realtime.workspace_group(ctx.workspace_id))
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_FRAMES)
+        self._tasks.append(asyncio.create_task(self._write_outbox()))
+        self.hub = realtime.hub()
+        await self.hub.join(str(ctx.workspace_id), self)
         await self._join(realtime.user_group(ctx.user.pk))
         self._tasks.append(asyncio.create_task(self._refresh_groups()))
+
+    def deliver(self, text: str) -> None:
+        """A workspace frame from the hub. A client too slow to keep a 256-frame outbox
+        drained is dropped; it reconnects and resyncs."""
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            if not getattr(self, "_dropping", False):
+                self._dropping = True
+                self._tasks.append(asyncio.create_task(self.close(code=4008)))
+
+    async def _write_outbox(self) -> None:
+        while True:
+            text = await self.outbox.get()
+            await self.send(text_data=text)
 
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -161,6 +180,8 @@ class BrowserConsumer(ResilientConsumer):
     async def disconnect(self, code: int) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.ctx is not None and getattr(self, "hub", None) is not None:
+            await self.hub.leave(str(self.ctx.workspace_id), self)
         for group in getattr(self, "groups_joined", ()):
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(group, self.channel_name)

@@ -23,8 +23,13 @@ import queue
 import threading
 from typing import Any
 
+import redis as redis_sync
+import redis.asyncio as redis_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from multica_site.events import Event
 
@@ -93,10 +98,12 @@ def current_seq(workspace_id: Any) -> int:
 
 
 class Publisher:
-    """One thread per process with a persistent event loop that sends frames in order."""
+    """One thread per process that sends frames in order: workspace frames with one Redis
+    PUBLISH each (read by every server process's :class:`WorkspaceHub`), everything else
+    (user rooms, task rooms, daemon sockets) through the channel layer."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._idle = threading.Event()
@@ -104,6 +111,14 @@ class Publisher:
         self._pending = 0
 
     def send(self, group: str, message: dict[str, Any]) -> None:
+        """A channel-layer message to a group."""
+        self._put(("group", (group, message)))
+
+    def publish_workspace(self, workspace_id: str, text: str) -> None:
+        """A pre-encoded frame for every socket of a workspace, on every server process."""
+        self._put(("workspace", (workspace_id, text)))
+
+    def _put(self, item: tuple[str, Any]) -> None:
         with self._lock:
             self._pending += 1
             self._idle.clear()
@@ -112,31 +127,112 @@ class Publisher:
                     target=self._run, name="multica-publisher", daemon=True
                 )
                 self._thread.start()
-        self._queue.put((group, message))
+        self._queue.put(item)
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued frame has been handed to the channel layer."""
+        """Wait until every queued frame has been handed to Redis."""
         return self._idle.wait(timeout)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         layer = get_channel_layer()
+        client = redis_sync.Redis.from_url(settings.REDIS_URL, socket_timeout=10)
         while True:
             item = self._queue.get()
             if item is None:
                 break
-            group, message = item
+            kind, (target, body) = item
             try:
-                loop.run_until_complete(layer.group_send(group, message))
+                if kind == "workspace":
+                    client.publish(hub_channel(target), body)
+                else:
+                    loop.run_until_complete(layer.group_send(target, body))
             except Exception:  # Redis down: frames are hints; clients resync on the seq gap
-                logger.warning("realtime: group_send to %s failed", group, exc_info=True)
+                logger.warning("realtime: sending to %s failed", target, exc_info=True)
             finally:
                 with self._lock:
                     self._pending -= 1
                     if self._pending == 0:
                         self._idle.set()
         loop.close()
+
+
+def hub_channel(workspace_id: Any) -> str:
+    return f"multica:ws:{workspace_id}"
+
+
+class WorkspaceHub:
+    """Per server process: one Redis pub/sub subscription per workspace with local sockets.
+
+    Each frame is read once per process and pushed, already encoded, into every local socket's
+    bounded outbox; the socket's own writer sends it. This replaces a per-socket channel-layer
+    message (queue, deserialization, dispatch) on the hottest path: a workspace event fans out
+    to every member's browser.
+    """
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, set[Any]] = {}
+        self._client: Any = None
+        self._pubsub: Any = None
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    async def join(self, workspace_id: str, sock: Any) -> None:
+        async with self._lock:
+            if self._pubsub is None:
+                self._client = redis_async.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=None, socket_connect_timeout=10
+                )
+                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            room = self.rooms.setdefault(workspace_id, set())
+            room.add(sock)
+            if len(room) == 1:
+                await self._pubsub.subscribe(hub_channel(workspace_id))
+            if self._task is None or self._task.done():
+                self._task = asyncio.ensure_future(self._run())
+
+    async def leave(self, workspace_id: str, sock: Any) -> None:
+        async with self._lock:
+            room = self.rooms.get(workspace_id)
+            if room is None:
+                return
+            room.discard(sock)
+            if not room:
+                del self.rooms[workspace_id]
+                with contextlib.suppress(Exception):
+                    await self._pubsub.unsubscribe(hub_channel(workspace_id))
+
+    async def _run(self) -> None:
+        prefix = len(hub_channel(""))
+        while self.rooms:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                # redis-py reconnects and re-subscribes on the next read; frames published
+                # meanwhile are lost and clients see the seq gap.
+                logger.warning("realtime hub: Redis connection lost; resubscribing")
+                await asyncio.sleep(0.5)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"]
+            workspace_id = (channel.decode() if isinstance(channel, bytes) else channel)[prefix:]
+            data = message["data"]
+            text = data.decode() if isinstance(data, bytes) else data
+            for sock in tuple(self.rooms.get(workspace_id, ())):
+                sock.deliver(text)
+
+
+_hubs: dict[Any, WorkspaceHub] = {}
+
+
+def hub() -> WorkspaceHub:
+    """The hub of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = WorkspaceHub()
+    return _hubs[loop]
 
 
 publisher = Publisher()
@@ -159,7 +255,7 @@ def channel_layer_sink(event: Event) -> None:
         return
     seq = next_seq(event.workspace_id)
     frame = frame_for(event, seq)
-    publisher.send(workspace_group(event.workspace_id), {"type": "event.frame", "text": frame})
+    publisher.publish_workspace(event.workspace_id, frame)
     if event.type == "member:added":
         # The added user's other connections (not on this workspace yet) learn about it too.
         for user_id in event.user_ids:

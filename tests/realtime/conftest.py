@@ -145,6 +145,7 @@ def layer_on_rt_redis(rt_redis, settings):
     realtime.publisher.flush()
     config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
     config["hosts"] = [{**config["hosts"][0], "address": rt_redis.url}]
+    settings.REDIS_URL = rt_redis.url
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": settings.CHANNEL_LAYERS["default"]["BACKEND"], "CONFIG": config}
     }
