@@ -277,13 +277,21 @@ def enqueue_for_comment(
 
 
 def validate_agent_assignee(ctx: WorkspaceContext, agent_id: uuid.UUID) -> None:
-    """``ASSIGNEE_VALIDATORS["agent"]``: the agent is this workspace's, not archived, and the
-    actor may invoke it (403 ``invocation_not_allowed``)."""
-    agent = _agent_in_workspace(ctx, agent_id)
+    """``ASSIGNEE_VALIDATORS["agent"]``: a user agent of this workspace, not archived, that the
+    actor may invoke — else 400, 400, and 403 ``{"error", "code", "reason_code":
+    "invocation_not_allowed"}`` (Multica's ``validateAssigneePair``; same sentences and codes
+    as ``agents.registry``, plus the ``reason_code`` of a blocked dispatch)."""
+    agent = (
+        Agent.objects.filter(workspace_id=ctx.workspace_id, kind="user", pk=agent_id)
+        .defer("custom_env")
+        .first()
+    )
     if agent is None:
-        raise ValidationError("assignee_id does not refer to an agent of this workspace")
+        raise ValidationError(
+            "assignee_id does not refer to an agent of this workspace", code="agent_not_found"
+        )
     if agent.archived_at is not None:
-        raise ValidationError("cannot assign to archived agent")
+        raise ValidationError("cannot assign to archived agent", code="agent_archived")
     if not ctx_can_invoke(ctx, agent):
         raise DispatchBlocked(REASON_INVOCATION_NOT_ALLOWED, message=ASSIGN_NOT_ALLOWED)
 
