@@ -11,9 +11,13 @@ from runtimes.models import AgentRuntime
 def victims(victim) -> dict:
     ws = victim.workspace
     runtime = AgentRuntime.objects.create(
-        workspace=ws, name="victim-tasks-runtime", provider="claude", daemon_id="victim-tasks-daemon",
-        owner=victim.owner, status="online",
-    )  # fmt: skip
+        workspace=ws,
+        name="victim-tasks-runtime",
+        provider="claude",
+        daemon_id="victim-tasks-daemon",
+        owner=victim.owner,
+        status="online",
+    )
     agent = Agent.objects.create(
         workspace=ws, name="Victim task agent", runtime=runtime, owner=victim.owner
     )
