@@ -1,7 +1,7 @@
 """What the agents area plugs into other domains at startup (called from ``AgentsConfig.ready``).
 
-* ``issues.services.issues.ASSIGNEE_VALIDATORS["agent"]`` - the assignee is a user agent of the
-  workspace, not archived, and the actor may invoke it (§3.3, §5.6).
+* (the agent-assignee check, ``ASSIGNEE_VALIDATORS["agent"]``, is owned by
+  ``agents.services.dispatch``: it refuses with the dispatch ``reason_code``.)
 * ``issues.services.projects.LEAD_VALIDATORS["agent"]`` - a project lead agent of the workspace.
 * ``issues.selectors.INVOLVES_FILTERS`` - ``involves_user_id``: issues assigned to that user's
   agents.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 
 from agents.models import Agent
-from multica_site.errors import PermissionDenied, ValidationError
+from multica_site.errors import ValidationError
 
 if TYPE_CHECKING:
     from workspaces.context import WorkspaceContext
@@ -25,24 +25,6 @@ if TYPE_CHECKING:
 AGENT_NOT_IN_WORKSPACE = "agent not found"
 AGENT_ARCHIVED = "cannot assign to archived agent"
 AGENT_NOT_INVOCABLE = "you do not have permission to assign work to this agent"
-
-
-def validate_agent_assignee(ctx: WorkspaceContext, assignee_id: uuid.UUID) -> None:
-    agent = (
-        Agent.objects.filter(workspace_id=ctx.workspace_id, kind="user", pk=assignee_id)
-        .defer("custom_env")
-        .first()
-    )
-    if agent is None:
-        raise ValidationError(AGENT_NOT_IN_WORKSPACE, code="agent_not_found")
-    if agent.archived_at is not None:
-        raise ValidationError(AGENT_ARCHIVED, code="agent_archived")
-    try:
-        from agents.invocation import ctx_can_invoke  # noqa: PLC0415 - the dispatch area's rule
-    except ImportError:  # pragma: no cover - before the dispatch area lands
-        return
-    if not ctx_can_invoke(ctx, agent):
-        raise PermissionDenied(AGENT_NOT_INVOCABLE, code="invocation_not_allowed")
 
 
 def validate_agent_lead(ctx: WorkspaceContext, lead_id: uuid.UUID) -> None:
@@ -57,10 +39,8 @@ def involves_user_agents(ctx: WorkspaceContext, user_id: uuid.UUID) -> Q:
 
 def register() -> None:
     from issues import selectors as issue_selectors  # noqa: PLC0415 - startup wiring
-    from issues.services import issues as issue_services  # noqa: PLC0415
     from issues.services import projects as project_services  # noqa: PLC0415
 
-    issue_services.ASSIGNEE_VALIDATORS["agent"] = validate_agent_assignee
     project_services.LEAD_VALIDATORS["agent"] = validate_agent_lead
     if involves_user_agents not in issue_selectors.INVOLVES_FILTERS:
         issue_selectors.INVOLVES_FILTERS.append(involves_user_agents)
