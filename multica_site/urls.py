@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("issues.urls")),
     path("", include("agents.urls")),
     path("", include("skills.urls")),
+    path("", include("runtimes.urls")),
 ]

@@ -66,3 +66,73 @@ class AgentRuntime(models.Model):
 
     def __str__(self) -> str:
         return self.custom_name or self.name
+
+
+class DaemonToken(models.Model):
+    """``mdt_`` + 40 hex: a daemon's credential, scoped to one workspace and one daemon id.
+    Stored as the SHA-256 of the whole token; the first 12 characters are kept for display."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    daemon_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True, default="")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=12)
+    created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        db_table = "daemon_token"
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "daemon_id"], name="daemon_token_ws")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.daemon_id} ({self.token_prefix}…)"
+
+
+class TaskToken(models.Model):
+    """``mat_`` + 40 hex: the agent's credential inside one task attempt. Bound to the task,
+    its lease epoch, the agent and the workspace; deleted in the transaction that ends the
+    attempt (and on reclaim), so a zombie process cannot act after its lease."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    task = models.ForeignKey("agents.AgentTask", on_delete=models.CASCADE, related_name="tokens")
+    lease_epoch = models.IntegerField()
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")  # runtime owner
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        db_table = "task_token"
+
+    def __str__(self) -> str:
+        return f"token of task {self.task_id}"
+
+
+class TaskReport(models.Model):
+    """Idempotency for terminal reports (complete / fail / cancel-ack): the first accepted
+    report per (task, kind, Idempotency-Key) and its response, replayed on retries."""
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.ForeignKey("agents.AgentTask", on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=16)
+    idempotency_key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.IntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        db_table = "task_report"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["task", "kind", "idempotency_key"], name="task_report_key_uniq"
+            )
+        ]
