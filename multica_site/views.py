@@ -66,3 +66,12 @@ class WorkspacePathAPIView(WorkspaceAPIView):
 
     def workspace_identifiers(self, request: Request, **kwargs: Any) -> WorkspaceIdentifiers:
         return WorkspaceIdentifiers(workspace_id=str(kwargs["workspace_id"]))
+
+
+class DaemonAPIView(UserAPIView):
+    """``/api/daemon/…``: a daemon acting for its owner (``mdt_`` daemon token, ``mul_`` PAT or
+    JWT; never a task token). The workspace is not taken from headers: each route resolves the
+    runtime or workspace it names through the runtimes services, which check that the caller
+    may act there (a member of the workspace; a daemon token only in its own workspace)."""
+
+    scope = "daemon"

@@ -44,7 +44,7 @@ def test_every_route_declares_a_scope():
             perms = set(route.view.permission_classes)
             if scope == "public" and perms != {Public}:
                 problems.append(f"{route.route}: public view with permissions {perms}")
-            if scope in ("user", "workspace") and IsAuthenticatedUser not in perms:
+            if scope in ("user", "workspace", "daemon") and IsAuthenticatedUser not in perms:
                 problems.append(f"{route.route}: {scope} view without authentication")
             if DenyAll in perms and scope:
                 problems.append(f"{route.route}: declares {scope} but denies all")
@@ -54,7 +54,9 @@ def test_every_route_declares_a_scope():
             problems.append(f"{route.route}: user-level but not in USER_ROUTES")
         elif scope == "workspace" and not is_workspace_route(route):
             problems.append(f"{route.route}: claims workspace scope without the base view")
-        elif scope not in ("public", "user", "workspace"):
+        elif scope == "daemon" and not route.route.startswith("api/daemon/"):
+            problems.append(f"{route.route}: daemon scope outside /api/daemon/")
+        elif scope not in ("public", "user", "workspace", "daemon"):
             problems.append(f"{route.route}: unknown scope {scope!r}")
     assert not problems, "\n".join(problems)
 
