@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from issues.services import attachments as attachment_services
+from issues.wire_catalog import attachment_wire
 from multica_site.wire import format_date, format_time, format_time_nano, str_or_none
 
 if TYPE_CHECKING:
@@ -74,33 +74,6 @@ def reaction_wire(reaction: IssueReaction, issue_revision: int | None = None) ->
     if issue_revision:
         out["issue_revision"] = issue_revision
     return out
-
-
-def _basic_attachment_wire(attachment: Attachment) -> dict[str, Any]:
-    url = attachment.file.url if attachment.file else ""
-    return {
-        "id": str(attachment.id),
-        "workspace_id": str(attachment.workspace_id),
-        "issue_id": str_or_none(attachment.issue_id),
-        "comment_id": str_or_none(attachment.comment_id),
-        "chat_session_id": None,
-        "chat_message_id": None,
-        "uploader_type": attachment.uploader_type,
-        "uploader_id": str(attachment.uploader_id),
-        "filename": attachment.filename,
-        "url": url,
-        "download_url": f"/api/attachments/{attachment.id}/download",
-        "content_type": attachment.content_type,
-        "size_bytes": attachment.size_bytes,
-        "created_at": format_time(attachment.created_at),
-    }
-
-
-def attachment_wire(attachment: Attachment) -> dict[str, Any]:
-    """The attachments area's renderer (``issues.services.attachments.attachment_wire``) when it
-    provides one; a §10-shaped fallback otherwise."""
-    render = getattr(attachment_services, "attachment_wire", None) or _basic_attachment_wire
-    return render(attachment)
 
 
 # The columns an ``Issue`` object is rendered from (attnames): a model's ``__dict__`` or a
