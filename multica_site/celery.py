@@ -18,11 +18,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 HOUR = 3600.0
+SWEEP_INTERVAL = 30.0
 
 app.conf.beat_schedule = {
     "workspaces.prune_verification_codes": {
         "task": "workspaces.prune_verification_codes",
         "schedule": HOUR,
         "options": {"expires": HOUR},
+    },
+    "runtimes.sweep": {
+        "task": "runtimes.sweep",
+        "schedule": SWEEP_INTERVAL,
+        "options": {"expires": SWEEP_INTERVAL},
     },
 }

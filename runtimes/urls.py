@@ -6,6 +6,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("runtimes.api.daemon_urls")),
+    path("", include("runtimes.api.daemon_task_urls")),
     path("", include("runtimes.api.runtime_urls")),
     path("", include("runtimes.api.token_urls")),
 ]

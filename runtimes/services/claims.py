@@ -1,0 +1,539 @@
+"""Task claims (daemon spec §1.7, §1.8; reliability §3.1): who may take which queued task, the
+lease it gets, and the payload the daemon runs it from.
+
+A claim is one transaction. Per candidate agent the agent row is locked with ``SKIP LOCKED``
+(so concurrent claimers pass each other instead of queueing, and ``max_concurrent_tasks`` is
+counted under the lock), then its oldest highest-priority ``queued`` tasks on the caller's fresh
+runtimes are taken with ``FOR UPDATE SKIP LOCKED``. Every (re)claim bumps ``lease_epoch`` and
+mints a ``mat_`` task token bound to (task, epoch); the previous epoch's token is deleted.
+
+A ``dispatched`` task whose claim response was lost (never started, dispatched longer than the
+redelivery window ago, prepare lease expired) is handed again to the *same* runtime under a new
+epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent, AgentSkill, AgentTask
+from agents.services.tasks import agent_status_reconcile, task_event_publish
+from agents.task_wire import task_kind, task_wire
+from issues.models import Comment, IssueStatus
+from multica_site.errors import NotFound, PermissionDenied, ValidationError
+from runtimes.models import AgentRuntime, TaskToken
+from skills.models import Skill
+from workspaces import tokens
+from workspaces.models import Member, Role, User
+
+TASK_DISPATCH = "task:dispatch"
+ACTIVE_RUN_STATUSES = ("dispatched", "running", "waiting_local_directory")
+LEASED_STATUSES = ("dispatched", "running", "waiting_local_directory")
+MAX_CLAIM_BATCH = 32
+SKILL_BUNDLES_CAP = "skill-bundles-v1"
+RUNTIME_NOT_FOUND = "runtime not found"
+TASK_NOT_FOUND = "task not found"
+
+
+def setting(name: str, default: float) -> float:
+    """Every timer is a Django setting (tests shorten them to seconds)."""
+    return float(getattr(settings, name, default))
+
+
+def runtime_freshness() -> timedelta:
+    return timedelta(seconds=setting("RUNTIME_CLAIM_FRESHNESS_SECONDS", 150))
+
+
+def prepare_lease() -> timedelta:
+    return timedelta(seconds=setting("TASK_PREPARE_LEASE_SECONDS", 45))
+
+
+def redelivery_window() -> timedelta:
+    return timedelta(seconds=setting("TASK_REDELIVERY_SECONDS", 90))
+
+
+def task_token_ttl() -> timedelta:
+    return timedelta(seconds=setting("TASK_TOKEN_TTL_SECONDS", 24 * 3600))
+
+
+# --- who may act on a runtime --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated daemon-side caller: a user, and the credential it used."""
+
+    user: User
+    credential: Any = None
+
+    @property
+    def kind(self) -> str:
+        return getattr(self.credential, "kind", "") or ""
+
+    @property
+    def bound_workspace_id(self) -> uuid.UUID | None:
+        return getattr(self.credential, "workspace_id", None)
+
+    @property
+    def daemon_id(self) -> str | None:
+        extra = getattr(self.credential, "extra", None) or {}
+        value = extra.get("daemon_id")
+        return str(value) if value else None
+
+
+def runtimes_accessible(caller: Caller, runtime_ids: Iterable[Any]) -> list[AgentRuntime]:
+    """The runtimes of ``runtime_ids`` the caller may act for: a daemon token only in its own
+    workspace (and for its own daemon id), any other credential where the user is a member.
+    Unknown and foreign runtimes are silently left out (the caller learns nothing)."""
+    ids: list[uuid.UUID] = []
+    for raw in runtime_ids:
+        try:
+            ids.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    if not ids:
+        return []
+    qs = AgentRuntime.objects.filter(pk__in=ids)
+    if caller.kind == "task":
+        return []
+    if caller.bound_workspace_id is not None:
+        qs = qs.filter(workspace_id=caller.bound_workspace_id)
+        if caller.daemon_id:
+            qs = qs.filter(Q(daemon_id=caller.daemon_id) | Q(daemon_id__isnull=True))
+    member_ws = Member.objects.filter(user=caller.user).values("workspace_id")
+    return list(qs.filter(workspace_id__in=member_ws))
+
+
+def runtime_for_caller(caller: Caller, runtime_id: Any) -> AgentRuntime:
+    found = runtimes_accessible(caller, [runtime_id])
+    if not found:
+        raise NotFound(RUNTIME_NOT_FOUND, code="runtime_not_found")
+    return found[0]
+
+
+def task_for_caller(caller: Caller, task_id: Any, *, runtime_id: Any = None) -> AgentTask:
+    """The task, if it is leased to (or queued for) a runtime the caller may act for; else the
+    same 404 ``task not found`` for missing and foreign tasks."""
+    try:
+        pk = uuid.UUID(str(task_id))
+    except ValueError as exc:
+        raise NotFound(TASK_NOT_FOUND, code="task_not_found") from exc
+    task = AgentTask.objects.filter(pk=pk).only("id", "runtime_id", "workspace_id").first()
+    if task is None or task.runtime_id is None:
+        raise NotFound(TASK_NOT_FOUND, code="task_not_found")
+    if runtime_id is not None and str(task.runtime_id) != str(runtime_id):
+        raise NotFound(TASK_NOT_FOUND, code="task_not_found")
+    runtime = runtimes_accessible(caller, [task.runtime_id])
+    if not runtime or runtime[0].workspace_id != task.workspace_id:
+        raise NotFound(TASK_NOT_FOUND, code="task_not_found")
+    return AgentTask.objects.get(pk=pk)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def _token_user_id(task: AgentTask, runtime: AgentRuntime | None, agent: Agent) -> Any:
+    if runtime is not None and runtime.owner_id is not None:
+        return runtime.owner_id
+    if agent.owner_id is not None:
+        return agent.owner_id
+    return (
+        Member.objects.filter(workspace_id=task.workspace_id, role=Role.OWNER)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+
+
+def task_token_mint(task: AgentTask, *, runtime: AgentRuntime | None, agent: Agent) -> str:
+    """A fresh ``mat_`` token for the task's current epoch; older tokens of the task go."""
+    TaskToken.objects.filter(task_id=task.pk).delete()
+    raw = tokens.mint_token(tokens.TASK_TOKEN_PREFIX)
+    TaskToken.objects.create(
+        token_hash=tokens.hash_token(raw),
+        task_id=task.pk,
+        lease_epoch=task.lease_epoch,
+        agent_id=task.agent_id,
+        workspace_id=task.workspace_id,
+        user_id=_token_user_id(task, runtime, agent),
+        expires_at=timezone.now() + task_token_ttl(),
+    )
+    return raw
+
+
+def task_tokens_revoke(task_id: Any) -> None:
+    TaskToken.objects.filter(task_id=task_id).delete()
+
+
+# --- the claim ------------------------------------------------------------------------------
+
+
+@dataclass
+class Claimed:
+    task: AgentTask
+    token: str
+    runtime: AgentRuntime
+
+
+def _fresh(runtimes: list[AgentRuntime]) -> list[AgentRuntime]:
+    cutoff = timezone.now() - runtime_freshness()
+    return [
+        r
+        for r in runtimes
+        if r.status == AgentRuntime.Status.ONLINE and r.last_seen_at and r.last_seen_at >= cutoff
+    ]
+
+
+def _promote_deferred(runtime_ids: list[uuid.UUID]) -> None:
+    """Due ``deferred`` tasks become ``queued`` (one at a time: the pending-per-(issue, agent)
+    index may refuse one, which then stays deferred)."""
+    now = timezone.now()
+    due = AgentTask.objects.filter(
+        runtime_id__in=runtime_ids, status=AgentTask.Status.DEFERRED, fire_at__lte=now
+    ).values_list("pk", flat=True)[:MAX_CLAIM_BATCH]
+    for pk in list(due):
+        try:
+            with transaction.atomic():
+                AgentTask.objects.filter(pk=pk, status=AgentTask.Status.DEFERRED).update(
+                    status=AgentTask.Status.QUEUED, updated_at=now
+                )
+        except IntegrityError:
+            continue
+
+
+def _lease(task: AgentTask, now: Any) -> None:
+    task.status = AgentTask.Status.DISPATCHED
+    task.dispatched_at = now
+    task.prepare_lease_expires_at = now + prepare_lease()
+    task.lease_epoch += 1
+    task.save(
+        update_fields=[
+            "status",
+            "dispatched_at",
+            "prepare_lease_expires_at",
+            "lease_epoch",
+            "updated_at",
+        ]
+    )
+
+
+def _redeliver(runtimes: dict[uuid.UUID, AgentRuntime], limit: int) -> list[Claimed]:
+    """Lost claim responses: the same runtime gets the task again under a new epoch."""
+    now = timezone.now()
+    rows = list(
+        AgentTask.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("agent")
+        .filter(
+            runtime_id__in=list(runtimes),
+            status=AgentTask.Status.DISPATCHED,
+            started_at__isnull=True,
+            dispatched_at__lt=now - redelivery_window(),
+        )
+        .filter(Q(prepare_lease_expires_at__isnull=True) | Q(prepare_lease_expires_at__lt=now))
+        .order_by("dispatched_at")[:limit]
+    )
+    out = []
+    for task in rows:
+        _lease(task, now)
+        runtime = runtimes[task.runtime_id]
+        out.append(Claimed(task, task_token_mint(task, runtime=runtime, agent=task.agent), runtime))
+    return out
+
+
+_CANDIDATES_SQL = """
+SELECT t.agent_id FROM agent_task_queue t
+WHERE t.status = 'queued' AND t.runtime_id = ANY(%s)
+GROUP BY t.agent_id
+ORDER BY max(t.priority) DESC, min(t.created_at)
+LIMIT %s
+"""
+
+_PICK_SQL = """
+SELECT t.id FROM agent_task_queue t
+WHERE t.status = 'queued' AND t.agent_id = %s AND t.runtime_id = ANY(%s)
+  AND NOT EXISTS (
+    SELECT 1 FROM agent_task_queue s
+    WHERE s.agent_id = t.agent_id
+      AND s.status IN ('dispatched', 'running', 'waiting_local_directory')
+      AND s.issue_id IS NOT DISTINCT FROM t.issue_id)
+ORDER BY t.priority DESC, t.created_at, t.id
+LIMIT %s
+FOR UPDATE SKIP LOCKED
+"""
+
+
+def _claim_for_agent(agent_id: uuid.UUID, runtime_ids: list[uuid.UUID], limit: int) -> list[Any]:
+    agent = (
+        Agent.objects.select_for_update(skip_locked=True)
+        .filter(pk=agent_id, archived_at__isnull=True)
+        .first()
+    )
+    if agent is None:  # archived, or another claimer holds it right now
+        return []
+    active = AgentTask.objects.filter(agent_id=agent_id, status__in=ACTIVE_RUN_STATUSES).count()
+    slots = min(limit, agent.max_concurrent_tasks - active)
+    if slots <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_PICK_SQL, [agent_id, runtime_ids, slots])
+        picked = [row[0] for row in cursor.fetchall()]
+    # Quick-create tasks (no issue) serialize per agent: at most one of them per claim.
+    tasks = list(AgentTask.objects.filter(pk__in=picked).order_by("-priority", "created_at"))
+    out, seen_null = [], False
+    for task in tasks:
+        if task.issue_id is None:
+            if seen_null:
+                continue
+            seen_null = True
+        task.agent = agent
+        out.append(task)
+    return out
+
+
+def task_claim(
+    *, caller: Caller, runtime_ids: Iterable[Any], max_tasks: int, daemon_id: str | None = None
+) -> list[Claimed]:
+    """``POST /api/daemon/tasks/claim``: up to ``max_tasks`` (≤32) leases on the caller's fresh
+    runtimes. Inaccessible runtimes, and runtimes of another daemon, are skipped silently."""
+    if caller.kind == "daemon" and daemon_id and caller.daemon_id and daemon_id != caller.daemon_id:
+        raise PermissionDenied("daemon_id does not match the daemon token", code="forbidden")
+    limit = max(0, min(int(max_tasks), MAX_CLAIM_BATCH))
+    if limit == 0:
+        return []
+    runtimes = runtimes_accessible(caller, runtime_ids)
+    if daemon_id:
+        runtimes = [r for r in runtimes if not r.daemon_id or r.daemon_id == daemon_id]
+    fresh = {r.pk: r for r in _fresh(runtimes)}
+    if not fresh:
+        return []
+    ids = list(fresh)
+    _promote_deferred(ids)
+    with transaction.atomic():
+        claimed = _redeliver(fresh, limit)
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(_CANDIDATES_SQL, [ids, max(limit * 4, 16)])
+            agent_ids = [row[0] for row in cursor.fetchall()]
+        for agent_id in agent_ids:
+            remaining = limit - len(claimed)
+            if remaining <= 0:
+                break
+            for task in _claim_for_agent(agent_id, ids, remaining):
+                _lease(task, now)
+                runtime = fresh[task.runtime_id]
+                claimed.append(
+                    Claimed(task, task_token_mint(task, runtime=runtime, agent=task.agent), runtime)
+                )
+        for item in claimed:
+            task_event_publish(
+                TASK_DISPATCH,
+                item.task,
+                runtime_id=str(item.task.runtime_id),
+                **(item.task.context if isinstance(item.task.context, dict) else {}),
+            )
+        for agent_id in dict.fromkeys(c.task.agent_id for c in claimed):
+            agent_status_reconcile(agent_id=agent_id)
+    return claimed
+
+
+def task_claim_legacy(*, caller: Caller, runtime_id: Any) -> Claimed | None:
+    """``POST /api/daemon/runtimes/{rid}/tasks/claim``: one task of one runtime."""
+    runtime_for_caller(caller, runtime_id)
+    claimed = task_claim(caller=caller, runtime_ids=[runtime_id], max_tasks=1)
+    return claimed[0] if claimed else None
+
+
+# --- the payload ----------------------------------------------------------------------------
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _skill_data(skill: Skill, *, inline: bool) -> dict[str, Any]:
+    files = sorted(skill.files.all(), key=lambda f: f.path)
+    digest = hashlib.sha256(skill.content.encode())
+    size = len(skill.content.encode())
+    file_rows = []
+    for f in files:
+        body = f.content.encode()
+        digest.update(f.path.encode() + b"\0" + body)
+        size += len(body)
+        row: dict[str, Any] = {"path": f.path, "sha256": _sha(f.content), "size_bytes": len(body)}
+        if inline:
+            row = {"path": f.path, "content": f.content, **row}
+        file_rows.append(row)
+    out: dict[str, Any] = {
+        "id": str(skill.pk),
+        "source": "workspace",
+        "name": skill.name,
+        "description": skill.description,
+        "hash": digest.hexdigest(),
+        "size_bytes": size,
+    }
+    if inline:
+        out["content"] = skill.content
+    else:
+        out["file_count"] = len(file_rows)
+    out["files"] = file_rows
+    return out
+
+
+def agent_skills(agent: Agent) -> list[Skill]:
+    ids = AgentSkill.objects.filter(agent=agent, enabled=True).values("skill_id")
+    return list(
+        Skill.objects.filter(pk__in=ids, workspace_id=agent.workspace_id)
+        .prefetch_related("files")
+        .order_by("name")
+    )
+
+
+def skill_bundles(task: AgentTask, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``skill-bundles/resolve``: full SkillData for refs of skills the task's agent uses."""
+    wanted = set()
+    for ref in refs:
+        if isinstance(ref, dict) and ref.get("id"):
+            wanted.add(str(ref["id"]))
+    out = []
+    for skill in agent_skills(task.agent):
+        if str(skill.pk) in wanted:
+            out.append(_skill_data(skill, inline=True))
+    return out
+
+
+def _author_name(author_type: str, author_id: Any) -> str:
+    if author_id is None:
+        return ""
+    if author_type == "agent":
+        return Agent.objects.filter(pk=author_id).values_list("name", flat=True).first() or ""
+    user = User.objects.filter(pk=author_id).first()
+    return (getattr(user, "name", "") or getattr(user, "email", "")) if user else ""
+
+
+def _comment_row(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": str(comment.pk),
+        "thread_id": str(comment.parent_id or comment.pk),
+        "author_type": comment.author_type,
+        "author_name": _author_name(comment.author_type, comment.author_id),
+        "content": comment.content,
+        "created_at": comment.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _prior_session(task: AgentTask) -> dict[str, Any]:
+    if task.force_fresh_session or task.issue_id is None:
+        return {}
+    prior = (
+        AgentTask.objects.filter(agent_id=task.agent_id, issue_id=task.issue_id)
+        .exclude(pk=task.pk)
+        .exclude(session_id__isnull=True)
+        .exclude(session_id="")
+        .order_by("-created_at")
+        .first()
+    )
+    if prior is None or prior.runtime_id != task.runtime_id:
+        return {}
+    return {"prior_session_id": prior.session_id, "prior_work_dir": prior.work_dir or ""}
+
+
+def claim_payload(item: Claimed) -> dict[str, Any]:
+    """The Task object of daemon spec §1.8 (the lease holder's view: ``custom_env`` in clear)."""
+    task, runtime = item.task, item.runtime
+    agent = task.agent
+    out = task_wire(task)
+    out.update(
+        {
+            "runtime_id": str(task.runtime_id),
+            "kind": task_kind(task),
+            "auth_token": item.token,
+            "lease_epoch": task.lease_epoch,
+            "thread_name": "",
+        }
+    )
+    workspace = task.workspace
+    out["workspace_context"] = workspace.context or ""
+    statuses = IssueStatus.objects.filter(
+        workspace_id=task.workspace_id, archived_at__isnull=True
+    ).order_by("category", "position", "key")
+    out["issue_statuses"] = [
+        {"key": s.key, "name": s.name, "category": s.category, "description": s.description}
+        for s in statuses
+    ]
+    out["issue_statuses_omitted"] = 0
+    out["active_sibling_runs"] = []
+    skills = agent_skills(agent)
+    capabilities = runtime.client_capabilities or []
+    env = agent.custom_env if isinstance(agent.custom_env, dict) else {}
+    agent_block: dict[str, Any] = {
+        "id": str(agent.pk),
+        "name": agent.name,
+        "instructions": agent.instructions,
+    }
+    if SKILL_BUNDLES_CAP in capabilities:
+        agent_block["skill_refs"] = [_skill_data(s, inline=False) for s in skills]
+    else:
+        agent_block["skills"] = [_skill_data(s, inline=True) for s in skills]
+    agent_block.update(
+        {
+            "custom_env": {str(k): str(v) for k, v in env.items()},
+            "custom_args": list(agent.custom_args or []),
+            "mcp_config": agent.mcp_config,
+            "model": agent.model or "",
+            "thinking_level": agent.thinking_level or "",
+            "service_tier": agent.service_tier or "",
+            "disabled_runtime_skills": list(agent.disabled_runtime_skills or []),
+            "runtime_config": agent.runtime_config or {},
+        }
+    )
+    out["agent"] = agent_block
+    out["repos"] = []
+    out.update(_prior_session(task))
+    if task.trigger_comment_id is not None:
+        trigger = Comment.objects.filter(
+            pk=task.trigger_comment_id, workspace_id=task.workspace_id
+        ).first()
+        if trigger is not None:
+            row = _comment_row(trigger)
+            out.update(
+                {
+                    "trigger_thread_id": row["thread_id"],
+                    "trigger_comment_content": trigger.content,
+                    "trigger_author_type": trigger.author_type,
+                    "trigger_author_name": row["author_name"],
+                }
+            )
+    if task.coalesced_comment_ids:
+        comments = Comment.objects.filter(
+            pk__in=task.coalesced_comment_ids, workspace_id=task.workspace_id
+        ).order_by("created_at")
+        out["coalesced_comments"] = [_comment_row(c) for c in comments]
+    if task.handoff_note:
+        out["handoff_note"] = task.handoff_note
+    return out
+
+
+def claim_payloads(items: list[Claimed]) -> list[dict[str, Any]]:
+    return [claim_payload(i) for i in items]
+
+
+def prepare_lease_extend(*, caller: Caller, task_id: Any, runtime_id: Any = None) -> AgentTask:
+    """``…/prepare-lease``: the preparing daemon keeps its dispatched task for another lease."""
+    task = task_for_caller(caller, task_id, runtime_id=runtime_id)
+    now = timezone.now()
+    with transaction.atomic():
+        updated = AgentTask.objects.filter(
+            pk=task.pk, status__in=("dispatched", "waiting_local_directory")
+        ).update(prepare_lease_expires_at=now + prepare_lease(), updated_at=now)
+    if not updated:
+        raise ValidationError("task is not being prepared", code="task_not_preparing")
+    return AgentTask.objects.get(pk=task.pk)
