@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests.runtimes.task_fixtures
+# ruff: noqa: F401, F811
 """Claims over HTTP and in the service: freshness, capacity, one run per (agent, issue),
 redelivery of a lost response, payload shape, tenant isolation."""
 
@@ -13,7 +13,7 @@ from agents.models import Agent, AgentSkill, AgentTask
 from runtimes.models import TaskToken
 from runtimes.services import claims
 from skills.models import Skill, SkillFile
-from tests.runtimes.task_fixtures import (  # noqa: F401 - fixtures
+from tests.runtimes.task_fixtures import (
     agent,
     caller_for,
     claim_url,
