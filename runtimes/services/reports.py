@@ -212,10 +212,14 @@ def task_status(*, caller: Caller, task_id: Any) -> dict[str, Any]:
 # --- terminal transitions -------------------------------------------------------------------
 
 
-def _finish(task: AgentTask, epoch: int, status: str, **fields: Any) -> bool:
+def _finish(
+    task: AgentTask, epoch: int, status: str, *, also: tuple[str, ...] = (), **fields: Any
+) -> bool:
     """The one terminal transition of an attempt; False if it already ended or was reclaimed."""
     now = timezone.now()
-    updated = AgentTask.objects.filter(pk=task.pk, status__in=ACTIVE, lease_epoch=epoch).update(
+    updated = AgentTask.objects.filter(
+        pk=task.pk, status__in=(*ACTIVE, *also), lease_epoch=epoch
+    ).update(
         status=status, completed_at=now, prepare_lease_expires_at=None, updated_at=now, **fields
     )
     if not updated:
@@ -265,12 +269,18 @@ def _retry(task: AgentTask) -> AgentTask | None:
 
 
 def task_fail_locked(
-    task: AgentTask, epoch: int, *, error: str, reason: str, extra: dict[str, Any] | None = None
+    task: AgentTask,
+    epoch: int,
+    *,
+    error: str,
+    reason: str,
+    extra: dict[str, Any] | None = None,
+    also: tuple[str, ...] = (),
 ) -> tuple[bool, AgentTask | None]:
     """Fail a locked task under ``epoch`` (reports and the sweeper) → (failed now, retry)."""
     fields: dict[str, Any] = {"error": _strip(error) or None, "failure_reason": reason}
     fields.update(extra or {})
-    if not _finish(task, epoch, "failed", **fields):
+    if not _finish(task, epoch, "failed", also=also, **fields):
         return False, None
     child = _retry(task)
     task_event_publish(TASK_FAILED, task, failure_reason=reason, retry_pending=child is not None)
@@ -333,6 +343,8 @@ def _do_cancel_ack(task: AgentTask, epoch: int, body: Mapping[str, Any]) -> dict
     (the daemon gave up on its own) ends ``cancelled`` under this lease."""
     if task.status in TERMINAL:
         return {"status": "ok"}
+    if task.status not in ACTIVE:
+        raise lease_lost(task)
     if _finish(task, epoch, "cancelled"):
         task_event_publish(TASK_CANCELLED, task)
         agent_status_reconcile(agent_id=task.agent_id)

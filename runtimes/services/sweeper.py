@@ -90,12 +90,12 @@ def _mark_stale(now: Any) -> int:
     return len(rows)
 
 
-def _fail(qs: Any, reason: str, error: str) -> int:
+def _fail(qs: Any, reason: str, error: str, also: tuple[str, ...] = ()) -> int:
     count = 0
     for task in qs.select_for_update(skip_locked=True, of=("self",)).order_by("created_at")[
         :TASK_BATCH
     ]:
-        failed, _ = task_fail_locked(task, task.lease_epoch, error=error, reason=reason)
+        failed, _ = task_fail_locked(task, task.lease_epoch, error=error, reason=reason, also=also)
         count += int(failed)
     return count
 
@@ -141,7 +141,7 @@ def _queued_expiry(now: Any) -> int:
         status=AgentTask.Status.QUEUED,
         created_at__lt=now - _seconds("TASK_QUEUED_TTL_SECONDS", 7200),
     )
-    return _fail(qs, "queued_expired", "task was never claimed")
+    return _fail(qs, "queued_expired", "task was never claimed", also=("queued",))
 
 
 def _gc_runtimes(now: Any) -> int:
