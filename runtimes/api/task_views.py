@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -41,6 +43,7 @@ def _epoch(request: Request, body: Mapping[str, Any]) -> int | None:
     return reports.parse_epoch(raw)
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class _TaskView(DaemonAPIView):
     """The daemon scope; the services decide which runtime and task the caller may touch."""
 
