@@ -4,6 +4,7 @@ from runtimes.api import daemon_views as v
 
 urlpatterns = [
     path("api/daemon/workspaces", v.DaemonWorkspacesView.as_view()),
+    path("api/daemon/workspaces/<uuid:workspace_id>/repos", v.DaemonWorkspaceReposView.as_view()),
     path("api/daemon/register", v.DaemonRegisterView.as_view()),
     path("api/daemon/deregister", v.DaemonDeregisterView.as_view()),
     path("api/daemon/heartbeat", v.DaemonHeartbeatView.as_view()),

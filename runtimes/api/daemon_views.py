@@ -31,6 +31,14 @@ class DaemonWorkspacesView(DaemonView):
         return Response(items, headers={"ETag": etag})
 
 
+class DaemonWorkspaceReposView(DaemonView):
+    @extend_schema(operation_id="daemon_workspace_repos", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, workspace_id: Any) -> Response:
+        return Response(
+            svc.daemon_workspace_repos(caller=_caller(request), workspace_id=workspace_id)
+        )
+
+
 class DaemonRegisterView(DaemonView):
     @extend_schema(
         operation_id="daemon_register", request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT

@@ -86,6 +86,15 @@ def daemon_workspaces(*, caller: DaemonCaller) -> tuple[list[dict[str, str]], st
     return items, f'"{digest}"'
 
 
+def daemon_workspace_repos(*, caller: DaemonCaller, workspace_id: Any) -> dict[str, Any]:
+    """``GET /api/daemon/workspaces/{id}/repos``: ``{workspace_id, repos, repos_version,
+    settings}``; 404 ``not found`` for a workspace the caller may not use."""
+    workspace = Workspace.objects.filter(pk=_uuid(workspace_id, "workspace_id")).first()
+    if workspace is None or not caller.may_use_workspace(workspace.id):
+        raise NotFound("not found")
+    return {"workspace_id": str(workspace.id), **repos_payload(workspace)}
+
+
 # --- register ---------------------------------------------------------------------------------
 
 

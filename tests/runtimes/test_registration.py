@@ -168,3 +168,25 @@ def test_workspaces_list_for_jwt(api, ws):
     from tests.conftest import Api
 
     Api().with_token(issue_jwt(ws.owner)).get("/api/daemon/workspaces").want(200)
+
+
+def test_workspace_repos(api, ws, other_ws):
+    ws.workspace.repos = [
+        {"url": "https://b.example/r.git", "description": "b"},
+        {"url": "https://a.example/r.git"},
+        {"url": "https://a.example/r.git"},
+    ]
+    ws.workspace.save()
+    body = (
+        api.as_user(ws.member)
+        .get(f"/api/daemon/workspaces/{ws.workspace.id}/repos")
+        .want(200)
+        .json()
+    )
+    assert body["workspace_id"] == str(ws.workspace.id)
+    assert [r["url"] for r in body["repos"]] == [
+        "https://b.example/r.git",
+        "https://a.example/r.git",
+    ]
+    assert len(body["repos_version"]) == 64
+    api.as_user(other_ws.owner).get(f"/api/daemon/workspaces/{ws.workspace.id}/repos").want(404)
