@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from agents.task_wire import task_wire
 from multica_site.errors import ValidationError
-from multica_site.views import DaemonAPIView
+from runtimes.auth import DaemonView
 from runtimes.services import claims, reports
 from runtimes.services.claims import Caller
 
@@ -44,7 +44,7 @@ def _epoch(request: Request, body: Mapping[str, Any]) -> int | None:
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-class _TaskView(DaemonAPIView):
+class _TaskView(DaemonView):
     """The daemon scope; the services decide which runtime and task the caller may touch."""
 
 
