@@ -446,8 +446,20 @@ def _prior_session(task: AgentTask) -> dict[str, Any]:
     return {"prior_session_id": prior.session_id, "prior_work_dir": prior.work_dir or ""}
 
 
-def claim_payload(item: Claimed) -> dict[str, Any]:
-    """The Task object of daemon spec §1.8 (the lease holder's view: ``custom_env`` in clear)."""
+def _statuses(workspace_id: Any) -> list[dict[str, Any]]:
+    statuses = IssueStatus.objects.filter(
+        workspace_id=workspace_id, archived_at__isnull=True
+    ).order_by("category", "position", "key")
+    return [
+        {"key": s.key, "name": s.name, "category": s.category, "description": s.description}
+        for s in statuses
+    ]
+
+
+def claim_payload(item: Claimed, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """The Task object of daemon spec §1.8 (the lease holder's view: ``custom_env`` in clear).
+    ``cache`` shares per-workspace and per-agent reads across one claim's payloads."""
+    cache = {} if cache is None else cache
     task, runtime = item.task, item.runtime
     agent = task.agent
     out = task_wire(task)
@@ -460,18 +472,18 @@ def claim_payload(item: Claimed) -> dict[str, Any]:
             "thread_name": "",
         }
     )
-    workspace = task.workspace
-    out["workspace_context"] = workspace.context or ""
-    statuses = IssueStatus.objects.filter(
-        workspace_id=task.workspace_id, archived_at__isnull=True
-    ).order_by("category", "position", "key")
-    out["issue_statuses"] = [
-        {"key": s.key, "name": s.name, "category": s.category, "description": s.description}
-        for s in statuses
-    ]
+    ws_key = ("ws", task.workspace_id)
+    if ws_key not in cache:
+        workspace = task.workspace
+        cache[ws_key] = (workspace.context or "", _statuses(task.workspace_id))
+    out["workspace_context"], statuses = cache[ws_key]
+    out["issue_statuses"] = [dict(s) for s in statuses]
     out["issue_statuses_omitted"] = 0
     out["active_sibling_runs"] = []
-    skills = agent_skills(agent)
+    skills_key = ("skills", agent.pk)
+    if skills_key not in cache:
+        cache[skills_key] = agent_skills(agent)
+    skills = cache[skills_key]
     capabilities = runtime.client_capabilities or []
     env = agent.custom_env if isinstance(agent.custom_env, dict) else {}
     agent_block: dict[str, Any] = {
@@ -523,7 +535,8 @@ def claim_payload(item: Claimed) -> dict[str, Any]:
 
 
 def claim_payloads(items: list[Claimed]) -> list[dict[str, Any]]:
-    return [claim_payload(i) for i in items]
+    cache: dict[Any, Any] = {}
+    return [claim_payload(i, cache) for i in items]
 
 
 def prepare_lease_extend(*, caller: Caller, task_id: Any, runtime_id: Any = None) -> AgentTask:
