@@ -45,6 +45,9 @@ SCOPE_AUTHORIZERS: dict[str, ScopeAuthorizer] = {}
 
 # Daemon socket: authorizer(user, credential, runtime_ids) -> bool (filled by runtimes).
 DAEMON_RUNTIME_AUTHORIZERS: list[Callable[[Any, Credential, list[str]], bool]] = []
+# The daemon socket's token check: the runtimes domain installs one that admits daemon tokens
+# (``mdt_``) and refuses task tokens; the last entry wins.
+DAEMON_AUTHENTICATORS: list[Callable[[str], tuple[Any, Credential]]] = [authenticate_token]
 # Daemon frames by type: handler(consumer, payload) -> reply frame | None (filled by runtimes).
 DAEMON_FRAME_HANDLERS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any] | None]] = {}
 
@@ -299,7 +302,7 @@ class DaemonConsumer(ResilientConsumer):
             await self.close(code=4401)
             return
         try:
-            self.user, self.credential = await database_sync_to_async(authenticate_token)(
+            self.user, self.credential = await database_sync_to_async(DAEMON_AUTHENTICATORS[-1])(
                 token.strip()
             )
         except APIException:

@@ -154,11 +154,13 @@ def test_task_token_refused_on_the_socket(server, ws):
         dial(server, "mat_" + "0" * 40, [rt.id])
 
 
-def test_daemon_token_on_the_socket_is_not_yet_accepted(server, ws):
-    """Documented gap: the daemon socket authenticates outside runtimes.auth.daemon_scope(),
-    so mdt_ tokens are refused there until workspaces.consumers opens that scope."""
+def test_daemon_token_on_the_socket(server, ws):
+    """A daemon token opens the socket for its own runtimes and heartbeats over it."""
     rt = make_runtime(ws.workspace, ws.member)
     raw = mint_daemon_token(ws.workspace, ws.member)
-    with pytest.raises(InvalidStatus):
-        dial(server, raw, [rt.id])
+    with dial(server, raw, [rt.id]) as sock:
+        sock.send(json.dumps({"type": "daemon:heartbeat", "payload": {"runtime_id": str(rt.id)}}))
+        ack = json.loads(sock.recv(timeout=10))
+    assert ack["type"] == "daemon:heartbeat_ack"
+    assert ack["payload"]["runtime_gone"] is False
     assert AgentRuntime.objects.filter(pk=rt.pk).exists()
