@@ -156,7 +156,8 @@ def _token_user_id(task: AgentTask, runtime: AgentRuntime | None, agent: Agent) 
 
 def task_token_mint(task: AgentTask, *, runtime: AgentRuntime | None, agent: Agent) -> str:
     """A fresh ``mat_`` token for the task's current epoch; older tokens of the task go."""
-    TaskToken.objects.filter(task_id=task.pk).delete()
+    if task.lease_epoch > 1:  # a reclaim: the previous attempt's token dies here
+        TaskToken.objects.filter(task_id=task.pk).delete()
     raw = tokens.mint_token(tokens.TASK_TOKEN_PREFIX)
     TaskToken.objects.create(
         token_hash=tokens.hash_token(raw),
@@ -430,18 +431,34 @@ def _comment_row(comment: Comment) -> dict[str, Any]:
     }
 
 
-def _prior_session(task: AgentTask) -> dict[str, Any]:
+def _prior_sessions(tasks: list[AgentTask]) -> dict[tuple[Any, Any], AgentTask]:
+    """The newest task with a session per (agent, issue) of ``tasks``, in one query."""
+    pairs = {(t.agent_id, t.issue_id) for t in tasks if t.issue_id is not None}
+    if not pairs:
+        return {}
+    rows = (
+        AgentTask.objects.filter(
+            agent_id__in={a for a, _ in pairs},
+            issue_id__in={i for _, i in pairs},
+            session_id__gt="",
+        )
+        .exclude(pk__in=[t.pk for t in tasks])
+        .only("id", "agent_id", "issue_id", "runtime_id", "session_id", "work_dir", "created_at")
+        .order_by("-created_at")
+    )
+    out: dict[tuple[Any, Any], AgentTask] = {}
+    for row in rows:
+        out.setdefault((row.agent_id, row.issue_id), row)
+    return out
+
+
+def _prior_session(task: AgentTask, cache: dict[Any, Any]) -> dict[str, Any]:
     if task.force_fresh_session or task.issue_id is None:
         return {}
-    prior = (
-        AgentTask.objects.filter(agent_id=task.agent_id, issue_id=task.issue_id)
-        .exclude(pk=task.pk)
-        .exclude(session_id__isnull=True)
-        .exclude(session_id="")
-        .order_by("-created_at")
-        .first()
-    )
-    if prior is None or prior.runtime_id != task.runtime_id:
+    if "prior" not in cache:
+        cache["prior"] = _prior_sessions([task])
+    prior = cache["prior"].get((task.agent_id, task.issue_id))
+    if prior is None or prior.pk == task.pk or prior.runtime_id != task.runtime_id:
         return {}
     return {"prior_session_id": prior.session_id, "prior_work_dir": prior.work_dir or ""}
 
@@ -509,7 +526,7 @@ def claim_payload(item: Claimed, cache: dict[Any, Any] | None = None) -> dict[st
     )
     out["agent"] = agent_block
     out["repos"] = []
-    out.update(_prior_session(task))
+    out.update(_prior_session(task, cache))
     if task.trigger_comment_id is not None:
         trigger = Comment.objects.filter(
             pk=task.trigger_comment_id, workspace_id=task.workspace_id
@@ -535,7 +552,7 @@ def claim_payload(item: Claimed, cache: dict[Any, Any] | None = None) -> dict[st
 
 
 def claim_payloads(items: list[Claimed]) -> list[dict[str, Any]]:
-    cache: dict[Any, Any] = {}
+    cache: dict[Any, Any] = {"prior": _prior_sessions([i.task for i in items])}
     return [claim_payload(i, cache) for i in items]
 
 
