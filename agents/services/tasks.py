@@ -24,6 +24,7 @@ from issues.selectors import issue_get
 from multica_site.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from multica_site.events import publish
 from multica_site.wire import format_time
+from runtimes.models import TaskToken
 from workspaces.context import ADMINS, WorkspaceContext
 
 TASK_QUEUED = "task:queued"
@@ -114,6 +115,9 @@ def _cancel_locked(tasks: Iterable[AgentTask]) -> list[AgentTask]:
             update_fields=["status", "completed_at", "prepare_lease_expires_at", "updated_at"]
         )
         cancelled.append(task)
+    if cancelled:
+        # The attempt is over: its task token dies in the same transaction.
+        TaskToken.objects.filter(task_id__in=[t.id for t in cancelled]).delete()
     for task in cancelled:
         task_event_publish(TASK_CANCELLED, task)
     for agent_id in dict.fromkeys(t.agent_id for t in cancelled):

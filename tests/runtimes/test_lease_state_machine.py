@@ -179,10 +179,9 @@ class LeaseMachine(RuleBasedStateMachine):
             if task.status in ACTIVE and task.status != "queued" and task.lease_epoch:
                 for token in tokens:
                     assert token.lease_epoch == task.lease_epoch
-            if task.status in TERMINAL and task.pk not in self.user_cancelled:
-                # Every end this project's lease code makes deletes the token in the same
-                # transaction. A user cancel (agents.services.tasks) leaves the row, which the
-                # mat_ resolver refuses because the task is no longer active.
+            if task.status in TERMINAL:
+                # Every end of an attempt, a user cancel included, deletes its task token in
+                # the same transaction.
                 assert not tokens, f"token survived the end of {task.status} attempt"
 
     @invariant()
