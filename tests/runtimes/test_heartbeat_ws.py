@@ -4,16 +4,9 @@ handshake authorization by runtime, ``daemon:heartbeat`` → ``daemon:heartbeat_
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-import httpx
 import pytest
 from django.utils import timezone
 from websockets.exceptions import InvalidStatus
@@ -21,7 +14,8 @@ from websockets.sync.client import connect
 
 from runtimes.models import AgentRuntime
 from skills.models import LocalSkillRequest
-from tests.realtime.conftest import REPO, free_port, rt_redis, server_db_url  # noqa: F401
+from tests.live_server import LiveServer
+from tests.realtime.conftest import rt_redis, server_db_url  # noqa: F401
 from tests.runtimes.helpers import make_runtime, mint_daemon_token
 from workspaces.tokens import issue_jwt
 
@@ -32,51 +26,10 @@ pytestmark = [
 ]
 
 
-class RuntimesServer:
-    """uvicorn on the test database with the project's own settings (no daemon stub)."""
-
-    def __init__(self, database_url: str, redis_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-            DJANGO_SETTINGS_MODULE="multica_site.settings.local",
-            DEBUG="false",
-            DB_CONN_MAX_AGE="0",
-            MULTICA_DATA_DIR=str(Path(tempfile.mkdtemp(prefix="multica-rt-data-"))),
-            LOG_LEVEL="WARNING",
-        )
-        self.log = Path(tempfile.mkstemp(prefix="multica-runtimes-server-", suffix=".log")[1])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "multica_site.asgi:application", "--host",
-             "127.0.0.1", "--port", str(self.port), "--lifespan", "off", "--log-level", "warning"],
-            cwd=REPO, env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text())
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start:\n" + self.log.read_text())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 @pytest.fixture(scope="module")
 def server(server_db_url, rt_redis):  # noqa: F811
-    srv = RuntimesServer(server_db_url, rt_redis.url)
+    # The project's own settings: the real runtimes app, no daemon stub.
+    srv = LiveServer(server_db_url, rt_redis, settings_module="multica_site.settings.local")
     yield srv
     srv.stop()
 
