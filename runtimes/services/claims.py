@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.models import Agent, AgentSkill, AgentTask
@@ -154,21 +154,34 @@ def _token_user_id(task: AgentTask, runtime: AgentRuntime | None, agent: Agent) 
     )
 
 
-def task_token_mint(task: AgentTask, *, runtime: AgentRuntime | None, agent: Agent) -> str:
-    """A fresh ``mat_`` token for the task's current epoch; older tokens of the task go."""
-    if task.lease_epoch > 1:  # a reclaim: the previous attempt's token dies here
-        TaskToken.objects.filter(task_id=task.pk).delete()
-    raw = tokens.mint_token(tokens.TASK_TOKEN_PREFIX)
-    TaskToken.objects.create(
-        token_hash=tokens.hash_token(raw),
-        task_id=task.pk,
-        lease_epoch=task.lease_epoch,
-        agent_id=task.agent_id,
-        workspace_id=task.workspace_id,
-        user_id=_token_user_id(task, runtime, agent),
-        expires_at=timezone.now() + task_token_ttl(),
-    )
-    return raw
+def task_tokens_mint(
+    leases: list[tuple[AgentTask, AgentRuntime | None, Agent]],
+) -> list[str]:
+    """Fresh ``mat_`` tokens for newly leased tasks, in one INSERT (and one DELETE of the
+    previous attempts' tokens for reclaimed tasks)."""
+    if not leases:
+        return []
+    reclaimed = [task.pk for task, _, _ in leases if task.lease_epoch > 1]
+    if reclaimed:  # a reclaim: the previous attempt's token dies here
+        TaskToken.objects.filter(task_id__in=reclaimed).delete()
+    expires_at = timezone.now() + task_token_ttl()
+    raws, rows = [], []
+    for task, runtime, agent in leases:
+        raw = tokens.mint_token(tokens.TASK_TOKEN_PREFIX)
+        raws.append(raw)
+        rows.append(
+            TaskToken(
+                token_hash=tokens.hash_token(raw),
+                task_id=task.pk,
+                lease_epoch=task.lease_epoch,
+                agent_id=task.agent_id,
+                workspace_id=task.workspace_id,
+                user_id=_token_user_id(task, runtime, agent),
+                expires_at=expires_at,
+            )
+        )
+    TaskToken.objects.bulk_create(rows)
+    return raws
 
 
 def task_tokens_revoke(task_id: Any) -> None:
@@ -211,20 +224,24 @@ def _promote_deferred(runtime_ids: list[uuid.UUID]) -> None:
             continue
 
 
-def _lease(task: AgentTask, now: Any) -> None:
-    task.status = AgentTask.Status.DISPATCHED
-    task.dispatched_at = now
-    task.prepare_lease_expires_at = now + prepare_lease()
-    task.lease_epoch += 1
-    task.save(
-        update_fields=[
-            "status",
-            "dispatched_at",
-            "prepare_lease_expires_at",
-            "lease_epoch",
-            "updated_at",
-        ]
+def _lease(tasks: list[AgentTask], now: Any) -> None:
+    """Dispatch locked rows under a new lease epoch, in one UPDATE."""
+    if not tasks:
+        return
+    expires = now + prepare_lease()
+    AgentTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
+        status=AgentTask.Status.DISPATCHED,
+        dispatched_at=now,
+        prepare_lease_expires_at=expires,
+        lease_epoch=F("lease_epoch") + 1,
+        updated_at=now,
     )
+    for task in tasks:
+        task.status = AgentTask.Status.DISPATCHED
+        task.dispatched_at = now
+        task.prepare_lease_expires_at = expires
+        task.lease_epoch += 1
+        task.updated_at = now
 
 
 def _redeliver(runtimes: dict[uuid.UUID, AgentRuntime], limit: int) -> list[Claimed]:
@@ -242,12 +259,9 @@ def _redeliver(runtimes: dict[uuid.UUID, AgentRuntime], limit: int) -> list[Clai
         .filter(Q(prepare_lease_expires_at__isnull=True) | Q(prepare_lease_expires_at__lt=now))
         .order_by("dispatched_at")[:limit]
     )
-    out = []
-    for task in rows:
-        _lease(task, now)
-        runtime = runtimes[task.runtime_id]
-        out.append(Claimed(task, task_token_mint(task, runtime=runtime, agent=task.agent), runtime))
-    return out
+    _lease(rows, now)
+    raws = task_tokens_mint([(t, runtimes[t.runtime_id], t.agent) for t in rows])
+    return [Claimed(t, raw, runtimes[t.runtime_id]) for t, raw in zip(rows, raws, strict=True)]
 
 
 _CANDIDATES_SQL = """
@@ -324,16 +338,17 @@ def task_claim(
         with connection.cursor() as cursor:
             cursor.execute(_CANDIDATES_SQL, [ids, max(limit * 4, 16)])
             agent_ids = [row[0] for row in cursor.fetchall()]
-        for agent_id in agent_ids:
-            remaining = limit - len(claimed)
+        picked: list[AgentTask] = []
+        for agent_id in agent_ids:  # distinct: one pick (and one capacity count) per agent
+            remaining = limit - len(claimed) - len(picked)
             if remaining <= 0:
                 break
-            for task in _claim_for_agent(agent_id, ids, remaining):
-                _lease(task, now)
-                runtime = fresh[task.runtime_id]
-                claimed.append(
-                    Claimed(task, task_token_mint(task, runtime=runtime, agent=task.agent), runtime)
-                )
+            picked.extend(_claim_for_agent(agent_id, ids, remaining))
+        _lease(picked, now)
+        raws = task_tokens_mint([(t, fresh[t.runtime_id], t.agent) for t in picked])
+        claimed += [
+            Claimed(t, raw, fresh[t.runtime_id]) for t, raw in zip(picked, raws, strict=True)
+        ]
         for item in claimed:
             task_event_publish(
                 TASK_DISPATCH,
