@@ -5,12 +5,13 @@
 1. numbers workspace events with a per-workspace, strictly increasing ``seq`` (a PostgreSQL
    upsert: the database, not Redis, is the source of truth, so a Redis restart shows up in
    clients as a gap they resync from, never as numbers going backwards);
-2. queues the frame for the process's publisher thread, which owns one event loop and one
-   channel-layer connection pool and sends frames in order with ``group_send``.
+2. queues the frame for the process's publisher thread, which sends frames in order.
 
-Routing (spec §9): workspace events to ``ws.<workspace_id>``; user-room events to
-``user.<user_id>``; ``member:removed`` additionally tells the removed user's sockets on that
-workspace to close. Frames are best-effort hints over a real source of truth (the API).
+Routing (spec §9): workspace events are published once to Redis (``multica:ws:<id>``) and each
+server process's :class:`WorkspaceHub` pushes them to its sockets of that workspace; user-room
+events go through the channel layer to ``user.<user_id>``; ``member:removed`` additionally tells
+the removed user's sockets on that workspace to close. Frames are best-effort hints over a real
+source of truth (the API).
 """
 
 from __future__ import annotations
@@ -51,16 +52,8 @@ USER_ROOM_ONLY = frozenset(
 )
 
 
-def workspace_group(workspace_id: Any) -> str:
-    return f"ws.{workspace_id}"
-
-
 def user_group(user_id: Any) -> str:
     return f"user.{user_id}"
-
-
-def task_group(task_id: Any) -> str:
-    return f"task.{task_id}"
 
 
 def runtime_group(runtime_id: Any) -> str:
@@ -85,16 +78,6 @@ def next_seq(workspace_id: str) -> int | None:
     except IntegrityError:  # deleted between the SELECT and the insert
         return None
     return row[0] if row else None
-
-
-def current_seq(workspace_id: Any) -> int:
-    """The last number handed out (what a client that just resynced has seen)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT seq FROM workspace_event_seq WHERE workspace_id = %s", [workspace_id]
-        )
-        row = cursor.fetchone()
-    return row[0] if row else 0
 
 
 class Publisher:
@@ -284,8 +267,3 @@ def register() -> None:
     from multica_site.events import add_sink  # noqa: PLC0415
 
     add_sink(channel_layer_sink)
-
-
-def shutdown() -> None:  # pragma: no cover - process exit
-    with contextlib.suppress(Exception):
-        publisher.flush(2.0)
