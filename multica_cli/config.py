@@ -206,3 +206,18 @@ def save_profile(profile: Profile) -> None:
     data["token"] = profile.token
     data["workspace_id"] = profile.workspace_id
     write_config(profile.name, data)
+
+
+def update_config(name: str | None, **changes: Any) -> dict[str, Any]:
+    """Set (or, with None/"", remove) keys in the profile's file only; returns the new data.
+
+    Unlike :func:`save_profile` nothing from the environment leaks into the file.
+    """
+    data = read_config(name)
+    for key, value in changes.items():
+        if value is None or value == "":
+            data.pop(key, None)
+        else:
+            data[key] = value
+    write_config(name, data)
+    return data

@@ -52,9 +52,17 @@ class Context:
     @property
     def profile(self) -> Profile:
         if self._profile is None:
-            self._profile = load_profile(
+            profile = load_profile(
                 self.profile_name, server_url=self.server_url, workspace_id=self.workspace_id
             )
+            if daemon_managed():
+                # Inside a task: the task token and workspace from the environment only, never
+                # a fallback to a human's stored credentials (spec §4.4).
+                profile.token = os.environ.get("MULTICA_TOKEN", "").strip()
+                profile.workspace_id = (self.workspace_id or "").strip() or os.environ.get(
+                    "MULTICA_WORKSPACE_ID", ""
+                ).strip()
+            self._profile = profile
         return self._profile
 
     def reload(self) -> None:
@@ -66,7 +74,7 @@ class Context:
         """An API client for the profile; ``workspace``/``auth`` demand those are configured."""
         if self._client is None:
             profile = self.profile
-            if daemon_managed() and profile.token and not profile.token.startswith("mat_"):
+            if daemon_managed() and not profile.token.startswith("mat_"):
                 raise CliError(
                     "inside an agent task MULTICA_TOKEN must be a task token (mat_…)", EXIT_AUTH
                 )

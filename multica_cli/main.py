@@ -17,7 +17,6 @@ from multica_cli.config import ConfigError
 from multica_cli.context import CliError, Context
 
 COMMAND_MODULES = [
-    "login",
     "auth",
     "setup",
     "config",

@@ -1,0 +1,467 @@
+"""``multica issue``: list, get, create, update, assign, status, search and comments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from multica_cli.client import error_from_response
+from multica_cli.commands._common import (
+    Actors,
+    add_text_flags,
+    date_only,
+    pick_assignee,
+    read_text_flag,
+    resolve_issue_ref,
+    usage_error,
+)
+from multica_cli.context import Context
+from multica_cli.output import emit, info, print_json, print_table
+
+SORT_COLUMNS = ("position", "title", "created_at", "start_date", "due_date", "priority")
+DIRECTIONAL_SORTS = SORT_COLUMNS[1:]
+
+
+def issue_key(issue: dict[str, Any]) -> str:
+    return str(issue.get("identifier") or issue.get("id") or "")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    issue = subparsers.add_parser("issue", help="work with issues")
+    sub = issue.add_subparsers(dest="issue_command", metavar="<subcommand>", required=True)
+
+    p = sub.add_parser("list", help="list issues (default output: table)")
+    p.add_argument("--status", help="filter by status (comma-separated)")
+    p.add_argument("--priority", help="filter by priority")
+    p.add_argument("--assignee", help="filter by assignee name (member or agent; fuzzy match)")
+    p.add_argument("--assignee-id", help="filter by assignee UUID")
+    p.add_argument("--project", help="filter by project ID")
+    p.add_argument(
+        "--metadata", action="append", default=[], metavar="KEY=VALUE",
+        help="filter by metadata (repeatable, AND); the value is parsed as JSON when it can be",
+    )  # fmt: skip
+    p.add_argument("--limit", type=int, default=50, help="maximum number of issues (default 50)")
+    p.add_argument("--offset", type=int, default=0, help="number of issues to skip")
+    p.add_argument("--sort", choices=SORT_COLUMNS, help="sort column")
+    p.add_argument("--direction", choices=("asc", "desc"), help="sort direction")
+    p.add_argument("--full-id", action="store_true", help="show full UUIDs in the table")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("get", help="show one issue (default output: json)")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.set_defaults(func=cmd_get)
+
+    p = sub.add_parser("create", help="create an issue")
+    p.add_argument("--title", required=True, help="issue title")
+    add_text_flags(p, "description", "issue description (decodes \\n, \\t, \\\\)")
+    p.add_argument("--status", help="issue status")
+    p.add_argument("--priority", help="issue priority")
+    p.add_argument("--assignee", help="assignee name (member or agent; fuzzy match)")
+    p.add_argument("--assignee-id", help="assignee UUID")
+    p.add_argument("--parent", help="parent issue (key or UUID)")
+    p.add_argument("--stage", type=int, help="stage ordinal (>= 1) under the parent")
+    p.add_argument("--project", help="project ID")
+    p.add_argument("--start-date", help="start date (YYYY-MM-DD)")
+    p.add_argument("--due-date", help="due date (YYYY-MM-DD)")
+    p.add_argument("--attachment-id", action="append", default=[], help="attachment UUID")
+    p.add_argument("--allow-duplicate", action="store_true", help="allow an active duplicate")
+    p.set_defaults(func=cmd_create)
+
+    p = sub.add_parser("update", help="update an issue")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.add_argument("--title", help="new title")
+    add_text_flags(p, "description", "new description (decodes \\n, \\t, \\\\)")
+    p.add_argument("--status", help="new status")
+    p.add_argument("--priority", help="new priority")
+    p.add_argument("--assignee", help="new assignee name (member or agent; fuzzy match)")
+    p.add_argument("--assignee-id", help="new assignee UUID")
+    p.add_argument("--project", help='project ID ("" clears)')
+    p.add_argument("--start-date", help='start date (YYYY-MM-DD; "" clears)')
+    p.add_argument("--due-date", help='due date (YYYY-MM-DD; "" clears)')
+    p.add_argument("--parent", help='parent issue ("" clears)')
+    p.add_argument("--stage", type=int, help="stage ordinal (>= 1)")
+    p.add_argument("--position", type=float, help="position within the board column")
+    p.add_argument("--no-start", action="store_true", help="do not start an agent run")
+    p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser("assign", help="assign or unassign an issue")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.add_argument("--to", help="assignee name (member or agent; fuzzy match)")
+    p.add_argument("--to-id", help="assignee UUID")
+    p.add_argument("--unassign", action="store_true", help="remove the current assignee")
+    p.add_argument("--no-start", action="store_true", help="assign without starting an agent run")
+    p.set_defaults(func=cmd_assign)
+
+    p = sub.add_parser("status", help="change an issue's status")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.add_argument("status", help="new status key (e.g. todo, in_progress, done)")
+    p.add_argument("--no-start", action="store_true", help="do not start an agent run")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("search", help="search issues by text (default output: table)")
+    p.add_argument("query", help="search text")
+    p.add_argument("--limit", type=int, default=20, help="maximum number of results")
+    p.add_argument("--include-closed", action="store_true", help="include done and cancelled")
+    p.set_defaults(func=cmd_search)
+
+    comment = sub.add_parser("comment", help="comments on an issue")
+    csub = comment.add_subparsers(dest="comment_command", metavar="<subcommand>", required=True)
+    p = csub.add_parser("list", help="list comments (default output: table)")
+    p.add_argument("issue_id", help="issue key (MUL-123) or UUID")
+    p.add_argument("--since", help="only comments created after this RFC 3339 time")
+    p.add_argument("--thread", help="the thread containing this comment UUID")
+    p.add_argument("--tail", type=int, help="with --thread: the N most recent replies")
+    p.add_argument("--recent", type=int, help="the N most recently active threads")
+    p.add_argument("--roots-only", action="store_true", help="only top-level comments")
+    p.add_argument("--summary", action="store_true", help="clip each comment to a preview")
+    p.add_argument("--compact", action="store_true", help="JSON only: drop empty fields")
+    p.add_argument("--full", action="store_true", help="do not fold resolved threads")
+    p.add_argument("--before", help="cursor timestamp (with --before-id)")
+    p.add_argument("--before-id", help="cursor UUID (with --before)")
+    p.set_defaults(func=cmd_comment_list)
+
+    p = csub.add_parser("add", help="add a comment (default output: json)")
+    p.add_argument("issue_id", help="issue key (MUL-123) or UUID")
+    add_text_flags(p, "content", "comment content (decodes \\n, \\t, \\\\)")
+    p.add_argument("--parent", help="parent comment UUID to reply under")
+    p.add_argument("--attachment-id", action="append", default=[], help="attachment UUID")
+    p.set_defaults(func=cmd_comment_add)
+
+    p = csub.add_parser("delete", help="delete a comment")
+    p.add_argument("comment_id", help="comment UUID")
+    p.set_defaults(func=cmd_comment_delete)
+
+
+ISSUE_FIELDS = [
+    ("Key", "identifier"),
+    ("ID", "id"),
+    ("Title", "title"),
+    ("Status", "status"),
+    ("Priority", "priority"),
+    ("Assignee", lambda i: f"{i.get('assignee_type')}:{i.get('assignee_id')}"
+        if i.get("assignee_id") else ""),
+    ("Parent", "parent_issue_id"),
+    ("Project", "project_id"),
+    ("Start date", lambda i: date_only(i.get("start_date"))),
+    ("Due date", lambda i: date_only(i.get("due_date"))),
+    ("Created", "created_at"),
+    ("Updated", "updated_at"),
+    ("Description", "description"),
+]  # fmt: skip
+
+
+def _metadata_filter(values: list[str]) -> str:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise usage_error(f"--metadata expects key=value, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return json.dumps(out, separators=(",", ":"))
+
+
+def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    actors = Actors(client)
+    params: dict[str, Any] = {"status": args.status, "priority": args.priority}
+    if args.limit and args.limit > 0:
+        params["limit"] = args.limit
+    if args.offset and args.offset > 0:
+        params["offset"] = args.offset
+    picked = pick_assignee(actors, args.assignee, args.assignee_id, "--assignee", "--assignee-id")
+    if picked:
+        params["assignee_id"] = picked[1]
+    if args.project:
+        params["project_id"] = args.project
+    if args.metadata:
+        params["metadata"] = _metadata_filter(args.metadata)
+    if args.sort:
+        params["sort"] = args.sort
+    if args.direction:
+        if args.sort not in DIRECTIONAL_SORTS:
+            raise usage_error(
+                "--direction requires --sort to be one of " + ", ".join(DIRECTIONAL_SORTS)
+            )
+        params["direction"] = args.direction
+    result = client.get("/api/issues", params=params)
+    issues = list(result.get("issues") or [])
+    total = int(result.get("total") or 0)
+    if (ctx.output or "table") == "json":
+        print_json(
+            {
+                "issues": issues,
+                "total": total,
+                "limit": args.limit,
+                "offset": args.offset,
+                "has_more": args.offset + len(issues) < total,
+            }
+        )
+        return
+    columns = [
+        ("Key", issue_key),
+        ("Title", "title"),
+        ("Status", "status"),
+        ("Priority", "priority"),
+        ("Assignee", lambda i: actors.name(i.get("assignee_type"), i.get("assignee_id"))),
+        ("Start date", lambda i: date_only(i.get("start_date"))),
+        ("Due date", lambda i: date_only(i.get("due_date"))),
+    ]
+    if args.full_id:
+        columns.insert(1, ("ID", "id"))
+    print_table(issues, columns)
+
+
+def cmd_get(ctx: Context, args: argparse.Namespace) -> None:
+    issue = ctx.client().get(f"/api/issues/{resolve_issue_ref(args.id)}")
+    emit(issue, ctx.output, fields=ISSUE_FIELDS)
+
+
+def _assignee_body(ctx: Context, args: argparse.Namespace, body: dict[str, Any]) -> None:
+    picked = pick_assignee(
+        Actors(ctx.client()), args.assignee, args.assignee_id, "--assignee", "--assignee-id"
+    )
+    if picked:
+        body["assignee_type"], body["assignee_id"] = picked
+
+
+def cmd_create(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    title = args.title.strip()
+    if not title:
+        raise usage_error("--title is required")
+    body: dict[str, Any] = {"title": title}
+    description = read_text_flag(args, "description")
+    if description:
+        body["description"] = description
+    for flag, key in (("status", "status"), ("priority", "priority"), ("project", "project_id"),
+                      ("start_date", "start_date"), ("due_date", "due_date")):  # fmt: skip
+        value = getattr(args, flag)
+        if value:
+            body[key] = value
+    if args.parent:
+        body["parent_issue_id"] = _issue_uuid(ctx, args.parent)
+    if args.stage is not None:
+        body["stage"] = args.stage
+    if args.attachment_id:
+        body["attachment_ids"] = args.attachment_id
+    if args.allow_duplicate:
+        body["allow_duplicate"] = True
+    _assignee_body(ctx, args, body)
+    issue = client.post("/api/issues", json=body)
+    info(f"Issue {issue_key(issue)} created.")
+    emit(issue, ctx.output, fields=ISSUE_FIELDS)
+
+
+def _issue_uuid(ctx: Context, ref: str) -> str:
+    """A parent reference as a UUID (the server's parent_issue_id is a UUID)."""
+    ref = resolve_issue_ref(ref)
+    if "-" in ref and len(ref) == 36:
+        return ref
+    return str(ctx.client().get(f"/api/issues/{ref}")["id"])
+
+
+def cmd_update(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    ref = resolve_issue_ref(args.id)
+    body: dict[str, Any] = {}
+    if args.title is not None:
+        body["title"] = args.title
+    description = read_text_flag(args, "description")
+    if description is not None:
+        body["description"] = description
+    for flag in ("status", "priority"):
+        value = getattr(args, flag)
+        if value is not None:
+            if not value:
+                raise usage_error(f"--{flag} cannot be empty")
+            body[flag] = value
+    for flag, key in (("project", "project_id"), ("start_date", "start_date"),
+                      ("due_date", "due_date")):  # fmt: skip
+        value = getattr(args, flag)
+        if value is not None:
+            body[key] = value or None
+    if args.parent is not None:
+        body["parent_issue_id"] = _issue_uuid(ctx, args.parent) if args.parent else None
+    if args.stage is not None:
+        body["stage"] = args.stage
+    if args.position is not None:
+        body["position"] = args.position
+    _assignee_body(ctx, args, body)
+    if not body:
+        raise usage_error("nothing to update: pass at least one field flag")
+    if args.no_start:
+        body["suppress_run"] = True
+    issue = client.put(f"/api/issues/{ref}", json=body)
+    info(f"Issue {issue_key(issue)} updated.")
+    emit(issue, ctx.output, fields=ISSUE_FIELDS)
+
+
+def cmd_assign(ctx: Context, args: argparse.Namespace) -> None:
+    has_target = args.to is not None or args.to_id is not None
+    if not has_target and not args.unassign:
+        raise usage_error("provide --to <name>, --to-id <uuid>, or --unassign")
+    if has_target and args.unassign:
+        raise usage_error("--to/--to-id and --unassign are mutually exclusive")
+    if args.no_start and args.unassign:
+        raise usage_error("--no-start cannot be used with --unassign")
+    client = ctx.client()
+    ref = resolve_issue_ref(args.id)
+    actors = Actors(client)
+    body: dict[str, Any]
+    if args.unassign:
+        body = {"assignee_type": None, "assignee_id": None}
+        target = ""
+    else:
+        picked = pick_assignee(actors, args.to, args.to_id, "--to", "--to-id")
+        assert picked is not None  # noqa: S101 - has_target
+        body = {"assignee_type": picked[0], "assignee_id": picked[1]}
+        target = args.to or actors.name(*picked)
+        if args.no_start:
+            body["suppress_run"] = True
+    issue = client.put(f"/api/issues/{ref}", json=body)
+    if args.unassign:
+        info(f"Issue {issue_key(issue)} unassigned.")
+    else:
+        info(f"Issue {issue_key(issue)} assigned to {target}.")
+    if (ctx.output or "json") == "json":
+        print_json(issue)
+
+
+def cmd_status(ctx: Context, args: argparse.Namespace) -> None:
+    status = args.status.strip()
+    if not status:
+        raise usage_error("status is required")
+    body: dict[str, Any] = {"status": status}
+    if args.no_start:
+        body["suppress_run"] = True
+    issue = ctx.client().put(f"/api/issues/{resolve_issue_ref(args.id)}", json=body)
+    info(f"Issue {issue_key(issue)} status changed to {status}.")
+    if ctx.output == "json":
+        print_json(issue)
+
+
+def cmd_search(ctx: Context, args: argparse.Namespace) -> None:
+    params: dict[str, Any] = {"q": args.query}
+    if args.limit and args.limit > 0:
+        params["limit"] = args.limit
+    if args.include_closed:
+        params["include_closed"] = "true"
+    result = ctx.client().get("/api/issues/search", params=params)
+
+    def match(issue: dict[str, Any]) -> str:
+        text = str(issue.get("match_source") or "")
+        snippet = str(issue.get("matched_snippet") or "")
+        if snippet:
+            text += ": " + (snippet if len(snippet) <= 50 else snippet[:47] + "...")
+        return text
+
+    emit(
+        result,
+        ctx.output,
+        default="table",
+        rows=result.get("issues") or [],
+        columns=[("Key", issue_key), ("Title", "title"), ("Status", "status"), ("Match", match)],
+    )
+
+
+def cmd_comment_list(ctx: Context, args: argparse.Namespace) -> None:
+    if args.recent is not None and args.recent <= 0:
+        raise usage_error("--recent must be a positive integer")
+    if args.tail is not None and args.tail < 0:
+        raise usage_error("--tail must be a non-negative integer")
+    if args.tail is not None and not args.thread:
+        raise usage_error("--tail requires --thread")
+    if args.thread and args.recent is not None:
+        raise usage_error("--thread and --recent are mutually exclusive")
+    if args.roots_only and (args.thread or args.recent is not None or args.tail is not None):
+        raise usage_error("--roots-only cannot be combined with --thread, --recent or --tail")
+    if bool(args.before) != bool(args.before_id):
+        raise usage_error("--before and --before-id must be set together")
+    client = ctx.client()
+    ref = resolve_issue_ref(args.issue_id)
+    params: dict[str, Any] = {
+        "since": args.since,
+        "thread": args.thread,
+        "tail": args.tail,
+        "recent": args.recent,
+        "before": args.before,
+        "before_id": args.before_id,
+    }
+    if args.roots_only:
+        params["roots_only"] = "true"
+    if args.summary:
+        params["summary"] = "true"
+    if not args.roots_only and not args.since and args.tail is None and not args.full:
+        params["fold"] = "true"
+    response = client.send("GET", f"/api/issues/{ref}/comments", params=params)
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    comments = response.json()
+    next_before = response.headers.get("X-Multica-Next-Before")
+    next_before_id = response.headers.get("X-Multica-Next-Before-Id")
+    if next_before and next_before_id:
+        replies = bool(args.thread) and args.tail is not None
+        label = "Next reply cursor" if replies else "Next thread cursor"
+        info(f"{label}: --before {next_before} --before-id {next_before_id}")
+    if (ctx.output or "table") == "json":
+        if args.compact:
+            comments = [_compact(c) for c in comments]
+        print_json(comments)
+        return
+    actors = Actors(client)
+
+    def content(c: dict[str, Any]) -> str:
+        text = " ".join(str(c.get("content") or "").split())
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    print_table(
+        comments,
+        [
+            ("ID", "id"),
+            ("Parent", lambda c: c.get("parent_id") or "—"),
+            ("Author", lambda c: actors.name(c.get("author_type"), c.get("author_id"))),
+            ("Type", "type"),
+            ("Content", content),
+            ("Created", lambda c: str(c.get("created_at") or "")[:16]),
+        ],
+    )
+
+
+def _compact(comment: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        k: v
+        for k, v in comment.items()
+        if v is not None and v != [] and k not in ("issue_id", "source_task_id")
+    }
+    if out.get("updated_at") == out.get("created_at"):
+        out.pop("updated_at", None)
+    return out
+
+
+def cmd_comment_add(ctx: Context, args: argparse.Namespace) -> None:
+    content = read_text_flag(args, "content")
+    if content is None:
+        raise usage_error("--content, --content-stdin, or --content-file is required")
+    if not content.strip():
+        raise usage_error("comment content is empty")
+    client = ctx.client()
+    ref = resolve_issue_ref(args.issue_id)
+    body: dict[str, Any] = {"content": content}
+    if args.parent:
+        body["parent_id"] = args.parent
+    if args.attachment_id:
+        body["attachment_ids"] = args.attachment_id
+    comment = client.post(f"/api/issues/{ref}/comments", json=body)
+    info(f"Comment added to issue {ref}.")
+    if (ctx.output or "json") == "json":
+        print_json(comment)
+
+
+def cmd_comment_delete(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.client().delete(f"/api/comments/{args.comment_id}")
+    info(f"Comment {args.comment_id} deleted.")
