@@ -218,9 +218,14 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        """Send a request and return the raw response; only network failures raise."""
+        """Send a request and return the raw response; only network failures raise.
+
+        ``files``/``data`` send ``multipart/form-data`` (httpx's ``files=`` shapes).
+        """
         clean_params = (
             {k: v for k, v in params.items() if v is not None and v != ""} if params else None
         )
@@ -229,6 +234,10 @@ class ApiClient:
             kwargs["json"] = json
         elif content is not None:
             kwargs["content"] = content
+        if files is not None:
+            kwargs["files"] = files
+        if data is not None:
+            kwargs["data"] = data
         if timeout is not None:
             kwargs["timeout"] = timeout
         try:
@@ -252,11 +261,14 @@ class ApiClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> Any:
         """Send a request; return the decoded JSON body (None when empty) or raise ApiError."""
         response = self.send(
-            method, path, json=json, params=params, headers=headers, timeout=timeout
+            method, path, json=json, params=params, headers=headers, files=files, data=data,
+            timeout=timeout,
         )
         if response.status_code >= 400:
             raise error_from_response(response)
