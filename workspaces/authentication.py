@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject, empty
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -74,7 +75,63 @@ def user_from_jwt(raw: str) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first()
 
 
-def authenticate_token(raw: str) -> tuple[User, Credential]:
+class PendingUser(SimpleLazyObject):
+    """The user a verified JWT names, read from the database only when first used.
+
+    On workspace routes the tenancy resolver reads the user together with the membership row
+    (one query instead of two) and settles this object with it; elsewhere the first attribute
+    access loads the user, and a user deleted or deactivated since the token was issued fails
+    authentication (401) exactly as an eager lookup would.
+    """
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        def load() -> User:
+            user = User.objects.filter(pk=user_id, is_active=True).first()
+            if user is None:
+                raise exceptions.AuthenticationFailed("invalid token")
+            return user
+
+        super().__init__(load)
+        self.__dict__["pending_user_id"] = user_id
+
+    def is_settled(self) -> bool:
+        return self._wrapped is not empty
+
+    def load(self) -> None:
+        """Read the user now (raises ``AuthenticationFailed`` if it is gone or inactive)."""
+        if self._wrapped is empty:
+            self._setup()
+
+    def settle(self, user: User) -> None:
+        """Hand over the row another query already read (same id, active)."""
+        if user.pk != self.__dict__["pending_user_id"]:
+            raise ValueError("settle() with another user")
+        self._wrapped = user
+
+
+def pending_user_id(user: Any) -> uuid.UUID | None:
+    """The id of a :class:`PendingUser` not loaded yet, else ``None``."""
+    if type(user) is PendingUser and not user.is_settled():
+        return user.__dict__["pending_user_id"]
+    return None
+
+
+def jwt_principal(raw: str) -> tuple[PendingUser, Credential]:
+    """A bearer or cookie JWT for HTTP: verified now, its user read on first use."""
+    claims = tokens.decode_jwt(raw)
+    if claims is None:
+        raise exceptions.AuthenticationFailed("invalid token")
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+    except ValueError as exc:
+        raise exceptions.AuthenticationFailed("invalid token") from exc
+    return PendingUser(user_id), Credential(kind="jwt")
+
+
+def authenticate_token(raw: str, *, lazy_user: bool = False) -> tuple[User, Credential]:
     """Prefix dispatch: registered prefixes (``mul_``, ``mat_``, …), else a JWT."""
     for prefix, resolver in TOKEN_RESOLVERS.items():
         if raw.startswith(prefix):
@@ -86,6 +143,8 @@ def authenticate_token(raw: str) -> tuple[User, Credential]:
         (tokens.CLOUD_TOKEN_PREFIX, tokens.DAEMON_TOKEN_PREFIX, tokens.TASK_TOKEN_PREFIX)
     ):
         raise exceptions.AuthenticationFailed("invalid token")
+    if lazy_user:
+        return jwt_principal(raw)  # type: ignore[return-value]
     user = user_from_jwt(raw)
     if user is None:
         raise exceptions.AuthenticationFailed("invalid token")
@@ -109,7 +168,7 @@ class BearerAuthentication(BaseAuthentication):
         raw = bearer_token(request)
         if raw is None:
             return None
-        return authenticate_token(raw)
+        return authenticate_token(raw, lazy_user=True)
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
@@ -122,14 +181,12 @@ class CookieAuthentication(BaseAuthentication):
         raw = request.COOKIES.get(settings.AUTH_COOKIE_NAME)
         if not raw:
             return None
-        user = user_from_jwt(raw)
-        if user is None:
-            raise exceptions.AuthenticationFailed("invalid token")
+        user, _ = jwt_principal(raw)
         if request.method not in SAFE_METHODS and not tokens.csrf_token_valid(
             raw, request.META.get("HTTP_X_CSRF_TOKEN")
         ):
             raise exceptions.PermissionDenied("CSRF validation failed")
-        return user, Credential(kind="cookie")
+        return user, Credential(kind="cookie")  # type: ignore[return-value]
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from multica_site.errors import NotFound, PermissionDenied, ValidationError
+from workspaces.authentication import pending_user_id
 from workspaces.models import Member, Role, Workspace
 
 if TYPE_CHECKING:
@@ -99,7 +100,14 @@ def _lookup(identifiers: WorkspaceIdentifiers) -> Workspace:
 
 
 def _membership(user: User, identifiers: WorkspaceIdentifiers) -> Member | None:
-    qs = Member.objects.select_related("workspace").filter(user=user)
+    pending = pending_user_id(user)
+    if pending is not None:
+        # A JWT whose user is not read yet: read it with the membership row, in one query.
+        qs = Member.objects.select_related("workspace", "user").filter(
+            user_id=pending, user__is_active=True
+        )
+    else:
+        qs = Member.objects.select_related("workspace").filter(user=user)
     if identifiers.slug:
         return qs.filter(workspace__slug=identifiers.slug.strip().lower()).first()
     if identifiers.workspace_id:
@@ -135,6 +143,12 @@ def resolve_workspace_context(
         # user is not a member of are the same 404.
         member = _membership(user, identifiers)
         workspace = member.workspace if member is not None else None
+        if pending_user_id(user) is not None:
+            if member is None:
+                user.load()  # type: ignore[attr-defined]  # deleted or inactive → 401, not 404
+            else:
+                user.settle(member.user)  # type: ignore[attr-defined]
+                user = member.user
     if member is None:
         raise NotFound("workspace not found", code="workspace_not_found")
     actor: Actor | None = None

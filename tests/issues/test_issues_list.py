@@ -408,10 +408,10 @@ def test_query_endpoint_takes_the_same_keys(client, ws, ctx, make_issue):
 # --- query budget -----------------------------------------------------------------------------
 
 
-# Per request: user (authentication); membership with its workspace (tenancy, one query); the
-# page; its labels; the status catalog (only because custom statuses are on the page). A full
-# page adds the COUNT.
-LIST_QUERIES = 5
+# Per request: the membership row with its workspace and the JWT's user (tenancy and
+# authentication in one query); the page; its labels; the status catalog (only because custom
+# statuses are on the page). A full page adds the COUNT.
+LIST_QUERIES = 4
 
 
 def _list(client, ws, **params) -> dict:
