@@ -1,9 +1,9 @@
-"""Server-rendered pages. Each page view declares its scope like the API views do."""
+"""Pages outside a workspace: the login page and the home page (workspace list, pending
+invitations and first-run onboarding). Workspace pages live in :mod:`multica_site.web`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 
 from workspaces.authentication import user_from_jwt
 from workspaces.models import User
+from workspaces.selectors import invitation_list_for_user
 
 
 def page(scope: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -35,8 +36,16 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 @page("user")
 def home_page(request: HttpRequest) -> HttpResponse:
+    """One workspace or more: go to the first board (``?all`` lists them). None: onboarding."""
     user = page_user(request)
     if user is None:
         return redirect("/login")
-    memberships: Any = user.memberships.select_related("workspace").order_by("created_at")
-    return render(request, "home.html", {"user": user, "memberships": memberships})
+    memberships = list(user.memberships.select_related("workspace").order_by("created_at"))
+    if memberships and "all" not in request.GET and "new" not in request.GET:
+        return redirect(f"/w/{memberships[0].workspace.slug}/")
+    invitations = list(invitation_list_for_user(user=user))
+    return render(
+        request,
+        "home.html",
+        {"user": user, "memberships": memberships, "invitations": invitations},
+    )

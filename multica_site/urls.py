@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("skills.urls")),
     path("", include("runtimes.urls")),
+    path("", include("multica_site.web.urls")),
 ]
