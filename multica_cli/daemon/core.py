@@ -1,0 +1,548 @@
+"""The daemon process (daemon contract §1, §6): health port, registration per workspace,
+heartbeats, the daemon WebSocket (wakeups) with HTTP polling as the fallback, the
+slot-before-claim loop, and graceful shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import connect as ws_connect
+
+from multica_cli import __version__
+from multica_cli.client import client_os
+from multica_cli.daemon import execenv, providers
+from multica_cli.daemon.api import ApiError, DaemonApi, is_not_found
+from multica_cli.daemon.identity import legacy_daemon_ids
+from multica_cli.daemon.outbox import Outbox, Report
+from multica_cli.daemon.runner import TaskRun, kill_leftover, record
+from multica_cli.daemon.settings import WORKSPACE_SYNC_EMPTY, WORKSPACE_SYNC_IDLE, DaemonSettings
+
+log = logging.getLogger("multica.daemon")
+
+WS_MAX_BACKOFF = 30.0
+WS_SILENCE = 60.0
+REDISCOVER_EVERY = 120.0
+
+
+class DaemonError(Exception):
+    pass
+
+
+class Slots:
+    """``max_concurrent_tasks`` numbered slots; a claim asks for no more than it holds."""
+
+    def __init__(self, n: int) -> None:
+        self._free = list(range(n - 1, -1, -1))
+        self._cond = threading.Condition()
+        self.size = n
+
+    def acquire_all(self, timeout: float) -> list[int]:
+        with self._cond:
+            if not self._free and not self._cond.wait_for(lambda: bool(self._free), timeout):
+                return []
+            held, self._free = self._free, []
+            return held
+
+    def release(self, slots: list[int]) -> None:
+        with self._cond:
+            self._free.extend(slots)
+            self._cond.notify_all()
+
+    @property
+    def used(self) -> int:
+        with self._cond:
+            return self.size - len(self._free)
+
+
+class Daemon:
+    def __init__(self, settings: DaemonSettings) -> None:
+        if not settings.token:
+            raise DaemonError("not logged in: run `multica login` first")
+        if not settings.server_url:
+            raise DaemonError("no server URL configured: run `multica setup`")
+        self.settings = settings
+        self.api = DaemonApi(settings.server_url, settings.token)
+        self.outbox = Outbox(settings.outbox_dir, self.api, base=settings.report_backoff,
+                             cap=settings.report_backoff_cap)  # fmt: skip
+        self.lock = threading.RLock()
+        self.runtimes: dict[str, dict[str, str]] = {}  # rid → {workspace_id, provider}
+        self.workspaces: dict[str, str] = {}  # id → name
+        self.detected: dict[str, providers.Detected] = {}
+        self.skipped: dict[str, str] = {}
+        self.runs: dict[str, TaskRun] = {}
+        self.run_threads: dict[str, threading.Thread] = {}
+        self.slots = Slots(settings.max_concurrent_tasks)
+        self.wake = threading.Event()
+        self.sync_wake = threading.Event()
+        self.stopping = threading.Event()
+        self.halt = threading.Event()
+        self.need_register: set[str] = set()
+        self.ws_acks: dict[str, float] = {}
+        self.hb_due: dict[str, float] = {}
+        self.hb_now: set[str] = set()
+        self.status = "starting"
+        self.started = time.monotonic()
+        self.health: ThreadingHTTPServer | None = None
+        self.runtime_version = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._bind_health()
+        try:
+            self._startup()
+            self.status = "running"
+            log.info("daemon %s running: %d runtimes, %d slots", self.settings.daemon_id,
+                     len(self.runtimes), self.slots.size)  # fmt: skip
+            self._claim_loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def _startup(self) -> None:
+        settings = self.settings
+        settings.workspaces_root.mkdir(parents=True, exist_ok=True)
+        execenv.write_root_marker(settings.workspaces_root)
+        settings.running_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for leftover in settings.running_dir.glob("*.json"):
+            kill_leftover(leftover)
+        with contextlib.suppress(ApiError):
+            self.api.call("POST", "/api/tokens/current/renew", {}, timeout=15)
+        left = self.outbox.flush(force=True)
+        if left:
+            log.warning("%d terminal reports still pending; retrying in the background", left)
+        self._discover()
+        backoff = 1.0
+        while not self.stopping.is_set():
+            try:
+                self._sync_workspaces(initial=True)
+                break
+            except ApiError as exc:
+                log.warning("workspace sync failed (%s); retrying in %.0fs", exc, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+        for target, name in ((self.outbox.run, "outbox"), (self._sync_loop, "sync"),
+                             (self._heartbeat_loop, "heartbeat"), (self._ws_loop, "ws")):
+            threading.Thread(target=self._guard, args=(target, name), name=name,
+                             daemon=True).start()  # fmt: skip
+
+    def _guard(self, target: Any, name: str) -> None:
+        """Background loops survive their own bugs: log and restart after a pause."""
+        while not self.halt.is_set():
+            try:
+                target(self.halt) if target == self.outbox.run else target()
+                return
+            except Exception:
+                log.exception("%s loop crashed; restarting", name)
+                self.halt.wait(1.0)
+
+    def _shutdown(self) -> None:
+        self.status = "stopping"
+        self.stopping.set()
+        deadline = time.monotonic() + self.settings.shutdown_grace
+        for thread in list(self.run_threads.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self.lock:
+            runs = list(self.runs.values())
+        for run in runs:
+            run.interrupt("shutdown")
+        for thread in list(self.run_threads.values()):
+            thread.join(self.settings.cancel_grace + 15)
+        self.outbox.flush(force=True)
+        with self.lock:
+            rids = list(self.runtimes)
+        if rids:
+            try:
+                self.api.deregister(rids)
+            except ApiError as exc:
+                log.warning("deregister failed: %s", exc)
+        self.halt.set()
+        if self.health is not None:
+            self.health.shutdown()
+            self.health.server_close()
+        self.api.close()
+        log.info("daemon stopped")
+
+    # --- providers and workspaces --------------------------------------------------------
+
+    def _discover(self) -> bool:
+        found, skipped = providers.detect()
+        with self.lock:
+            before = {k: d.version for k, d in self.detected.items()}
+            self.detected = {d.provider.key: d for d in found}
+            self.skipped = skipped
+            changed = before != {k: d.version for k, d in self.detected.items()}
+        if changed:
+            log.info("agent CLIs: %s", ", ".join(f"{d.provider.key} {d.version}" for d in found)
+                     or "none")  # fmt: skip
+        return changed
+
+    def _register(self, workspace_id: str) -> None:
+        with self.lock:
+            detected = list(self.detected.values())
+        if not detected:
+            return
+        label = self.settings.runtime_name or self.settings.device_name
+        body = {
+            "workspace_id": workspace_id,
+            "daemon_id": self.settings.daemon_id,
+            "legacy_daemon_ids": legacy_daemon_ids(self.settings.daemon_id, self.settings.profile),
+            "device_name": self.settings.device_name,
+            "cli_version": __version__,
+            "launched_by": self.settings.launched_by,
+            "runtimes": [
+                {"name": f"{d.provider.display} ({label})", "type": d.provider.key,
+                 "version": d.version, "status": "online"}
+                for d in detected
+            ],
+        }  # fmt: skip
+        got = self.api.register(body)
+        new: list[str] = []
+        with self.lock:
+            for rid in [r for r, v in self.runtimes.items() if v["workspace_id"] == workspace_id]:
+                self.runtimes.pop(rid, None)
+            for rt in got.get("runtimes") or []:
+                rid = str(rt.get("id"))
+                new.append(rid)
+                self.runtimes[rid] = {"workspace_id": workspace_id,
+                                      "provider": str(rt.get("provider") or "")}  # fmt: skip
+                self.hb_now.add(rid)
+            self.runtime_version += 1
+            held = list(self.runs) + self.outbox.pending_task_ids()
+        if new:
+            try:
+                got = self.api.recover_orphans(new, held)
+                if got.get("orphaned"):
+                    log.info("recovered %s orphaned tasks (%s retried)", got.get("orphaned"),
+                             got.get("retried"))  # fmt: skip
+            except ApiError as exc:
+                log.warning("recover-orphans failed: %s", exc)
+        self.wake.set()
+
+    def _sync_workspaces(self, *, initial: bool = False) -> None:
+        found = {str(w["id"]): str(w.get("name") or "") for w in self.api.workspaces()}
+        with self.lock:
+            gone = set(self.workspaces) - set(found)
+            for rid in [r for r, v in self.runtimes.items() if v["workspace_id"] in gone]:
+                self.runtimes.pop(rid, None)
+            self.workspaces = found
+            have = {v["workspace_id"] for v in self.runtimes.values()}
+            todo = [w for w in found if w not in have]
+            if gone:
+                self.runtime_version += 1
+        errors = []
+        for ws in todo:
+            try:
+                self._register(ws)
+            except ApiError as exc:
+                errors.append(exc)
+                log.warning("register in workspace %s failed: %s", ws, exc)
+        if initial and todo and len(errors) == len(todo):
+            raise errors[0]
+
+    def _sync_loop(self) -> None:
+        last_discover = time.monotonic()
+        failures = 0
+        while not self.halt.is_set():
+            with self.lock:
+                idle = bool(self.runtimes)
+            cadence = WORKSPACE_SYNC_IDLE if idle else WORKSPACE_SYNC_EMPTY
+            cadence = min(cadence * (2**failures), WORKSPACE_SYNC_IDLE)
+            self.sync_wake.wait(cadence * random.uniform(0.8, 1.2))  # noqa: S311
+            self.sync_wake.clear()
+            if self.halt.is_set():
+                return
+            if time.monotonic() - last_discover > REDISCOVER_EVERY:
+                last_discover = time.monotonic()
+                if self._discover():
+                    with self.lock:
+                        self.need_register |= set(self.workspaces)
+            with self.lock:
+                pending, self.need_register = set(self.need_register), set()
+            try:
+                for ws in pending:
+                    self._register(ws)
+                self._sync_workspaces()
+                failures = 0
+            except ApiError as exc:
+                failures += 1
+                with self.lock:
+                    self.need_register |= pending
+                log.warning("workspace sync failed: %s", exc)
+
+    def runtime_gone(self, rid: str) -> None:
+        with self.lock:
+            info = self.runtimes.pop(rid, None)
+            if info is None:
+                return
+            self.runtime_version += 1
+            self.need_register.add(info["workspace_id"])
+        log.info("runtime %s is gone on the server; re-registering", rid)
+        self.sync_wake.set()
+
+    # --- heartbeats and the socket -------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.settings.heartbeat_interval
+        while not self.halt.wait(0.25):
+            now = time.monotonic()
+            with self.lock:
+                rids = list(self.runtimes)
+                urgent, self.hb_now = self.hb_now, set()
+            for rid in rids:
+                due = self.hb_due.setdefault(rid, now + random.uniform(0, interval))  # noqa: S311
+                if rid not in urgent and now < due:
+                    continue
+                self.hb_due[rid] = now + interval
+                if rid not in urgent and self.ws_acks.get(rid, -1e9) > now - 2 * interval:
+                    continue
+                try:
+                    self.api.heartbeat(rid)
+                except ApiError as exc:
+                    if is_not_found(exc, "runtime not found"):
+                        self.runtime_gone(rid)
+                    else:
+                        log.debug("heartbeat of %s failed: %s", rid, exc)
+
+    def _ws_url(self, rids: list[str]) -> str:
+        base = self.api.server_url
+        base = "wss://" + base[8:] if base.startswith("https://") else "ws://" + base[7:]
+        return f"{base}/api/daemon/ws?runtime_ids={','.join(sorted(rids))}"
+
+    def _ws_loop(self) -> None:
+        backoff = 1.0
+        while not self.halt.is_set():
+            with self.lock:
+                rids = sorted(self.runtimes)
+                version = self.runtime_version
+            if not rids:
+                self.halt.wait(1.0)
+                continue
+            opened = time.monotonic()
+            try:
+                with ws_connect(self._ws_url(rids), additional_headers=self.api.ws_headers(),
+                                open_timeout=10, max_size=64 * 1024 * 1024,
+                                ping_interval=20, ping_timeout=20) as conn:  # fmt: skip
+                    log.info("daemon socket connected (%d runtimes)", len(rids))
+                    self._ws_session(conn, rids, version)
+            except (OSError, WebSocketException, TimeoutError) as exc:
+                log.debug("daemon socket: %s", exc)
+            finally:
+                with self.lock:
+                    self.ws_acks.clear()
+            if self.halt.is_set():
+                return
+            with self.lock:
+                changed = self.runtime_version != version
+            if changed:
+                backoff = 1.0
+                continue
+            if time.monotonic() - opened >= 10:
+                backoff = 1.0
+            self.halt.wait(backoff * random.uniform(0.8, 1.2))  # noqa: S311
+            backoff = min(backoff * 2, WS_MAX_BACKOFF)
+
+    def _ws_session(self, conn: Any, rids: list[str], version: int) -> None:
+        interval = self.settings.heartbeat_interval
+        self.wake.set()  # one claim cycle on every (re)connect
+        with self.lock:
+            self.hb_now |= set(rids)
+        for run in list(self.runs.values()):
+            run.poll_now = True
+        self.sync_wake.set()
+        last_read = time.monotonic()
+        next_beat = 0.0
+        while not self.halt.is_set():
+            now = time.monotonic()
+            with self.lock:
+                if self.runtime_version != version:
+                    return
+            if now >= next_beat:
+                next_beat = now + interval
+                for rid in rids:
+                    conn.send(json.dumps({"type": "daemon:heartbeat", "payload": {
+                        "runtime_id": rid, "supports_batch_import": True}}))  # fmt: skip
+            try:
+                raw = conn.recv(timeout=0.5)
+            except TimeoutError:
+                if time.monotonic() - last_read > WS_SILENCE:
+                    return
+                continue
+            last_read = time.monotonic()
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                continue
+            self._ws_frame(frame if isinstance(frame, dict) else {})
+
+    def _ws_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        payload = frame.get("payload") or {}
+        rid = str(payload.get("runtime_id") or "")
+        if kind == "daemon:heartbeat_ack":
+            if payload.get("runtime_gone") or payload.get("status") == "runtime_gone":
+                self.runtime_gone(rid)
+            else:
+                self.ws_acks[rid] = time.monotonic()
+        elif kind == "daemon:task_available":
+            self.wake.set()
+        elif kind == "daemon:pending_work":
+            with self.lock:
+                self.hb_now.add(rid)
+        elif kind in ("daemon:workspaces_changed", "daemon:runtime_profiles_changed"):
+            self.sync_wake.set()
+
+    # --- claims and tasks ----------------------------------------------------------------
+
+    def _claim_loop(self) -> None:
+        poll = self.settings.poll_interval
+        while not self.stopping.is_set():
+            with self.lock:
+                rids = sorted(self.runtimes)
+            if not rids:
+                self.wake.wait(1.0)
+                self.wake.clear()
+                continue
+            held = self.slots.acquire_all(timeout=2.0)
+            if not held:
+                self.stopping.wait(min(poll, 5.0))
+                continue
+            if self.stopping.is_set():
+                self.slots.release(held)
+                return
+            self.wake.clear()
+            try:
+                tasks = self.api.claim(self.settings.daemon_id, rids, len(held))
+            except ApiError as exc:
+                self.slots.release(held)
+                log.warning("claim failed: %s", exc)
+                self.wake.wait(min(poll, 5.0))
+                continue
+            for task in tasks:
+                self._launch(task, held.pop())
+            filled = not held
+            self.slots.release(held)
+            if filled:
+                continue
+            self.wake.wait(poll)
+
+    def _launch(self, task: dict[str, Any], slot: int) -> None:
+        task_id = str(task.get("id"))
+        with self.lock:
+            info = self.runtimes.get(str(task.get("runtime_id")))
+            detected = self.detected.get(info["provider"]) if info else None
+        epoch = task.get("lease_epoch") if isinstance(task.get("lease_epoch"), int) else None
+        if detected is None:
+            log.warning("task %s is for a runtime this daemon does not host", task_id)
+            self.outbox.put(Report(task_id, "fail", {"error": "runtime not hosted by this daemon",
+                                                     "failure_reason": "runtime_offline"}, epoch))
+            self.slots.release([slot])
+            return
+        log.info("task %s claimed (%s, slot %d)", task_id, detected.provider.key, slot)
+        run = TaskRun(daemon=self, task=task, slot=slot, detected=detected)
+        thread = threading.Thread(target=run.execute, name=f"task-{task_id[:8]}", daemon=True)
+        with self.lock:
+            self.runs[task_id] = run
+            self.run_threads[task_id] = thread
+        thread.start()
+
+    def task_done(self, run: TaskRun) -> None:
+        with self.lock:
+            self.runs.pop(run.id, None)
+            self.run_threads.pop(run.id, None)
+        self.slots.release([run.slot])
+        self.wake.set()
+        log.info("task %s finished", run.id)
+
+    def record_running(self, run: TaskRun, proc: Any) -> None:
+        record(self.settings.running_dir / f"{run.id}.json", proc.pid)
+
+    def clear_running(self, run: TaskRun) -> None:
+        (self.settings.running_dir / f"{run.id}.json").unlink(missing_ok=True)
+
+    # --- health port ---------------------------------------------------------------------
+
+    def health_payload(self) -> dict[str, Any]:
+        with self.lock:
+            by_ws: dict[str, list[str]] = {}
+            for rid, info in sorted(self.runtimes.items()):
+                by_ws.setdefault(info["workspace_id"], []).append(rid)
+            runs = len(self.runs)
+            agents = sorted(self.detected)
+            skipped = dict(self.skipped)
+        payload: dict[str, Any] = {
+            "status": self.status if self.status != "stopping" else "running",
+            "pid": os.getpid(),
+            "os": client_os(),
+            "uptime": f"{int(time.monotonic() - self.started)}s",
+            "profile": self.settings.profile or "",
+            "daemon_id": self.settings.daemon_id,
+            "device_name": self.settings.device_name,
+            "server_url": self.settings.server_url,
+            "cli_version": __version__,
+            "active_task_count": runs,
+            "running_task_count": runs,
+            "resource_wait_task_count": 0,
+            "agents": agents,
+            "workspaces": [{"id": ws, "runtimes": r} for ws, r in sorted(by_ws.items())],
+            "pending_reports": len(self.outbox.pending_task_ids()),
+        }
+        if skipped:
+            payload["skipped_agents"] = skipped
+        if self.settings.launched_by:
+            payload["launched_by"] = self.settings.launched_by
+        return payload
+
+    def _bind_health(self) -> None:
+        daemon = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _json(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.split("?", 1)[0] == "/health":
+                    self._json(200, daemon.health_payload())
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/shutdown":
+                    self._json(200, {"status": "shutting down"})
+                    daemon.request_stop()
+                elif path == "/repo/checkout":
+                    self._json(501, {"error": "repo checkout is not supported by this daemon"})
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        try:
+            self.health = ThreadingHTTPServer(("127.0.0.1", self.settings.health_port), Handler)
+        except OSError as exc:
+            raise DaemonError(
+                f"cannot bind 127.0.0.1:{self.settings.health_port} ({exc.strerror}): "
+                "is a daemon of this profile already running?"
+            ) from exc
+        self.health.daemon_threads = True
+        threading.Thread(target=self.health.serve_forever, name="health", daemon=True).start()

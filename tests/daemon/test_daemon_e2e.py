@@ -1,0 +1,272 @@
+"""The daemon end to end: a real server, real daemon processes, fake ``claude``/``codex`` CLIs
+that speak the providers' stream formats."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.daemon.conftest import fake_runs
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(check, timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runtime_id(workspace, provider: str) -> str:
+    from runtimes.models import AgentRuntime
+
+    return str(
+        AgentRuntime.objects.filter(workspace=workspace, provider=provider, status="online")
+        .values_list("id", flat=True)
+        .get()
+    )
+
+
+def tasks_of(issue_id: str) -> list:
+    from agents.models import AgentTask
+
+    return list(AgentTask.objects.filter(issue_id=issue_id).order_by("created_at"))
+
+
+def ended(issue_id: str, status: str = "completed") -> Any:
+    found = [t for t in tasks_of(issue_id) if t.status == status]
+    return found[-1] if found else None
+
+
+def comments(issue_id: str) -> list:
+    from issues.models import Comment
+
+    return list(Comment.objects.filter(issue_id=issue_id).order_by("created_at"))
+
+
+def test_claude_task_runs_streams_and_reports(world):
+    from agents.models import AgentTask, TaskMessage
+    from issues.models import Issue
+
+    d = world.daemon().start()
+    health = d.health()
+    assert health["agents"] == ["claude", "codex"]
+    assert health["workspaces"][0]["id"] == str(world.workspace.id)
+    agent = world.board.agent(
+        runtime_id(world.workspace, "claude"), "Claudia", instructions="Be brief.",
+        custom_env={"FAKE_MODE": "cli", "FAKE_CUSTOM": "yes", "HOME": "/leak",
+                    "MULTICA_TOKEN": "mul_not_this_one"},
+    )  # fmt: skip
+    issue = world.board.issue("Fix the login page", agent["id"])
+
+    task = wait_for(lambda: ended(issue["id"]), what="task completed")
+    # The agent itself used the CLI with its task token: read, commented, moved the issue.
+    bodies = [c.content for c in comments(issue["id"])]
+    assert "agent read: Fix the login page" in bodies
+    assert Issue.objects.get(pk=issue["id"]).status == "in_review"
+    # …and the final answer became the result comment (the agent had commented already, but
+    # the server posts the output of a completed task).
+    assert task.result["output"] == f"Done with {issue['id']}."
+    assert task.session_id
+    assert task.work_dir.endswith("/workdir")
+
+    messages = list(TaskMessage.objects.filter(task=task).order_by("seq"))
+    seqs = [m.seq for m in messages]
+    assert seqs == list(range(1, len(seqs) + 1))
+    kinds = [m.type for m in messages]
+    assert kinds[:4] == ["thinking", "text", "tool_use", "tool_result"]
+    assert kinds[-1] == "text"
+    tool_use = messages[2]
+    assert tool_use.tool == "Bash"
+    assert tool_use.input["api_key"] == "[redacted]"
+    assert messages[3].tool == "Bash"
+
+    (run,) = fake_runs(world.base)
+    assert run["task"] == str(task.id)
+    assert run["token_prefix"] == "mat_"
+    assert run["server"] == world.server.url
+    assert run["workspace"] == str(world.workspace.id)
+    assert run["custom"] == "yes"
+    assert run["blocked_leak"] is False
+    assert "--permission-mode" in run["argv"]
+    assert "bypassPermissions" in run["argv"]
+    workdir = run["cwd"]
+    assert workdir == task.work_dir
+    brief = Path(workdir, "CLAUDE.md").read_text()
+    assert "Be brief." in brief
+    assert "BEGIN MULTICA-RUNTIME" in brief
+
+    # Usage per model, from Claude's modelUsage: uncached input apart from cache reads.
+    from usage.models import TaskUsage
+
+    (usage,) = TaskUsage.objects.filter(task_id=task.id)
+    assert (usage.provider, usage.model) == ("claude", "claude-sonnet-4-5")
+    assert (usage.input_tokens, usage.output_tokens) == (15, 60)
+    assert (usage.cache_read_tokens, usage.cache_write_tokens) == (2100, 50)
+
+    assert AgentTask.objects.get(pk=task.pk).status == "completed"
+    assert d.shutdown() == 0
+    from runtimes.models import AgentRuntime
+
+    assert set(AgentRuntime.objects.filter(workspace=world.workspace).values_list(
+        "status", flat=True)) == {"offline"}  # fmt: skip
+
+
+def post_comment(world, issue_id: str, content: str) -> None:
+    world.board.call("POST", f"/api/issues/{issue_id}/comments", 201, json={"content": content})
+
+
+def test_codex_task_and_follow_up_resumes_the_thread(world):
+    from agents.models import TaskMessage
+    from usage.models import TaskUsage
+
+    world.daemon().start()
+    agent = world.board.agent(runtime_id(world.workspace, "codex"), "Cody")
+    issue = world.board.issue("Refactor the parser", agent["id"])
+    first = wait_for(lambda: ended(issue["id"]), what="first codex task")
+    assert first.result["output"] == f"Codex finished {issue['id']}."
+    kinds = list(TaskMessage.objects.filter(task=first).order_by("seq").values_list("type", "tool"))
+    assert kinds == [("tool_use", "exec_command"), ("tool_result", "exec_command"), ("text", None)]
+    (usage,) = TaskUsage.objects.filter(task_id=first.id)
+    # Codex counts cached input inside input_tokens: reported uncached, cache reads apart.
+    assert (usage.provider, usage.input_tokens, usage.cache_read_tokens) == ("codex", 1000, 200)
+    assert usage.output_tokens == 350
+
+    post_comment(world, issue["id"], "One more thing: keep the old API.")
+    second = wait_for(
+        lambda: [t for t in tasks_of(issue["id"]) if t.status == "completed" and t.pk != first.pk],
+        what="follow-up task",
+    )[0]
+    assert second.result["output"].startswith(f"resumed {first.session_id}.")
+    assert second.session_id == first.session_id
+    assert second.work_dir == first.work_dir
+    runs = [r for r in fake_runs(world.base) if r["provider"] == "codex"]
+    assert [r["resume"] for r in runs] == ["", first.session_id]
+    assert runs[1]["codex_home"].endswith("/codex-home")
+
+
+def test_claude_resume_rejected_starts_a_fresh_session(world):
+    from agents.models import TaskMessage
+
+    world.daemon().start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Clara")
+    issue = world.board.issue("Write docs", agent["id"])
+    first = wait_for(lambda: ended(issue["id"]), what="first task")
+    # The provider forgot the conversation: the resume is refused, the daemon retries fresh.
+    (world.base / "fake-state" / "sessions" / first.session_id).unlink()
+    post_comment(world, issue["id"], "Please continue.")
+    second = wait_for(
+        lambda: [t for t in tasks_of(issue["id"]) if t.status == "completed" and t.pk != first.pk],
+        what="follow-up task",
+    )[0]
+    runs = [r for r in fake_runs(world.base) if r["task"] == str(second.id)]
+    assert [(r["resume"], r.get("rejected", False)) for r in runs] == [
+        (first.session_id, True), ("", False)
+    ]
+    assert second.session_id != first.session_id
+    rows = TaskMessage.objects.filter(task=second).order_by("seq")
+    seqs = list(rows.values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_cancel_mid_run_stops_the_agent(world):
+    d = world.daemon().start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Slow",
+                              custom_env={"FAKE_MODE": "slow"})  # fmt: skip
+    issue = world.board.issue("Take your time", agent["id"])
+    task = wait_for(lambda: ended(issue["id"], "running"), what="running task")
+    wait_for(lambda: fake_runs(world.base), what="agent started")
+    pid = fake_runs(world.base)[0]["pid"]
+    assert pid_alive(pid)
+    world.board.call("POST", f"/api/tasks/{task.id}/cancel")
+    wait_for(lambda: not pid_alive(pid), timeout=10, what="agent process stopped")
+    wait_for(lambda: d.health()["active_task_count"] == 0, timeout=10, what="slot released")
+    assert [t.status for t in tasks_of(issue["id"])] == ["cancelled"]
+
+
+def test_kill_9_mid_task_then_restart_resolves_the_task(world):
+    d = world.daemon()
+    d.start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Fragile",
+                              custom_env={"FAKE_MODE": "slow_once"})  # fmt: skip
+    issue = world.board.issue("Survive a crash", agent["id"])
+    task = wait_for(lambda: ended(issue["id"], "running"), what="running task")
+    wait_for(lambda: fake_runs(world.base), what="agent started")
+    pid = fake_runs(world.base)[0]["pid"]
+    d.kill9()
+    d.start()
+    # The orphan is failed as runtime_recovery (retryable) and its retry runs to completion.
+    done = wait_for(lambda: ended(issue["id"]), timeout=40, what="retry completed")
+    task.refresh_from_db()
+    assert (task.status, task.failure_reason) == ("failed", "runtime_recovery")
+    assert done.parent_task_id == task.pk
+    assert not pid_alive(pid)
+    assert {t.status for t in tasks_of(issue["id"])} == {"failed", "completed"}
+
+
+def test_result_reaches_a_server_that_was_down(world):
+    d = world.daemon(env={"FAKE_SLEEP": "2"})
+    d.start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Patient")
+    issue = world.board.issue("Finish while offline", agent["id"])
+    wait_for(lambda: ended(issue["id"], "running"), what="running task")
+    world.server.stop()
+    try:
+        outbox = d.home / ".multica" / "outbox"
+        entry = wait_for(lambda: list(outbox.glob("*.json")), timeout=20, what="outbox entry")[0]
+        assert entry.stat().st_mode & 0o777 == 0o600
+        # Even a daemon killed now delivers the result once it and the server are back.
+        d.kill9()
+    finally:
+        world.server.start()
+    d.start()
+    done = wait_for(lambda: ended(issue["id"]), timeout=30, what="result delivered")
+    assert done.result["output"] == f"Done with {issue['id']}."
+    assert [t.status for t in tasks_of(issue["id"])] == ["completed"]
+    wait_for(lambda: not list(outbox.glob("*.json")), timeout=10, what="outbox drained")
+
+
+def test_two_daemons_drain_forty_tasks_once_each(world):
+    # Same daemon id → the same runtime rows: both daemons compete for every task.
+    shared = {"MULTICA_DAEMON_ID": "0190f0f0-0000-7000-8000-000000000042", "FAKE_SLEEP": "0.2"}
+    a = world.daemon("a", slots=4, env=shared).start()
+    b = world.daemon("b", slots=4, env=shared).start()
+    rid = runtime_id(world.workspace, "claude")
+    agents = [world.board.agent(rid, f"Worker {i}", max_concurrent_tasks=10) for i in range(4)]
+    issues = [world.board.issue(f"Chore {n}", agents[n % 4]["id"]) for n in range(40)]
+    peak = {"a": 0, "b": 0}
+
+    def all_done() -> bool:
+        for name, d in (("a", a), ("b", b)):
+            peak[name] = max(peak[name], d.health()["active_task_count"])
+        from agents.models import AgentTask
+
+        ids = [i["id"] for i in issues]
+        return AgentTask.objects.filter(issue_id__in=ids, status="completed").count() == 40
+
+    wait_for(all_done, timeout=90, what="40 tasks completed")
+    runs = fake_runs(world.base)
+    assert len(runs) == 40
+    assert len({r["task"] for r in runs}) == 40
+    assert {r["slot"] for r in runs} <= {"0", "1", "2", "3"}
+    assert peak["a"] <= 4
+    assert peak["b"] <= 4
+    by_daemon = {r["cwd"].split("/d")[0] for r in runs}
+    assert by_daemon
+    homes = {("a" if "/a/home/" in r["cwd"] else "b") for r in runs}
+    assert homes == {"a", "b"}
