@@ -74,6 +74,8 @@ class Context:
         """An API client for the profile; ``workspace``/``auth`` demand those are configured."""
         if self._client is None:
             profile = self.profile
+            if auth and not profile.token:
+                raise CliError("not logged in: run `multica login`", EXIT_AUTH)
             if daemon_managed() and not profile.token.startswith("mat_"):
                 raise CliError(
                     "inside an agent task MULTICA_TOKEN must be a task token (mat_…)", EXIT_AUTH

@@ -42,8 +42,9 @@ def resolve_workspace(client: ApiClient, ref: str) -> dict[str, Any]:
     for ws in workspaces:
         if str(ws.get("id")) == ref.lower() or (ws.get("slug") and ws["slug"] == ref):
             return ws
-    if UUID_RE.match(ref):
-        raise CliError(f"workspace {ref} not found", 4)
+    compact = ref.replace("-", "").lower()
+    if UUID_RE.match(ref) or not compact or any(c not in "0123456789abcdef" for c in compact):
+        raise CliError(f"workspace {ref!r} not found", 4)
     ident = resolve_by_prefix("workspace", ref, workspaces)
     return next(ws for ws in workspaces if str(ws.get("id")) == ident)
 
