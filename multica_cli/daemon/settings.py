@@ -90,6 +90,12 @@ class DaemonSettings:
         return self.state_dir / "running"
 
 
+def daemon_health_port(profile: str | None) -> int:
+    """The profile's health port; ``MULTICA_DAEMON_HEALTH_PORT`` overrides it (tests)."""
+    raw = os.environ.get("MULTICA_DAEMON_HEALTH_PORT", "").strip()
+    return int(raw) if raw.isdigit() else health_port(profile)
+
+
 def default_workspaces_root(profile: str | None) -> Path:
     name = "multica_workspaces" if not profile else f"multica_workspaces_{profile}"
     return Path.home() / name
@@ -106,7 +112,6 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         "",
         "str",
     )
-    port_env = os.environ.get("MULTICA_DAEMON_HEALTH_PORT", "").strip()
     return DaemonSettings(
         profile=profile.name,
         server_url=profile.server_url,
@@ -121,7 +126,7 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         ),
         workspaces_root=Path(root).expanduser() if root else default_workspaces_root(profile.name),
         state_dir=state_dir(profile.name),
-        health_port=int(port_env) if port_env.isdigit() else health_port(profile.name),
+        health_port=daemon_health_port(profile.name),
         poll_interval=_pick(
             flags.get("poll_interval"), "MULTICA_DAEMON_POLL_INTERVAL", cfg, "poll_interval",
             DEFAULT_POLL_INTERVAL, "duration",

@@ -270,3 +270,44 @@ def test_two_daemons_drain_forty_tasks_once_each(world):
     assert by_daemon
     homes = {("a" if "/a/home/" in r["cwd"] else "b") for r in runs}
     assert homes == {"a", "b"}
+
+
+def test_daemon_commands_start_status_logs_stop(world):
+    import json
+    import subprocess
+    import sys
+
+    from runtimes.models import AgentRuntime
+    from tests.live_server import REPO
+
+    d = world.daemon("cli")  # only for its HOME, profile and environment
+
+    def multica(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "multica_cli", *args], cwd=REPO,
+                              env=d.env, capture_output=True, text=True, timeout=90)  # fmt: skip
+
+    started = multica("daemon", "start", "--max-concurrent-tasks", "2", "--poll-interval", "2s")
+    assert started.returncode == 0, started.stderr
+    assert "Daemon started" in started.stderr
+    try:
+        again = multica("daemon", "start")
+        assert again.returncode != 0
+        assert "already running" in again.stderr
+        status = json.loads(multica("daemon", "status", "--output", "json").stdout)
+        assert status["status"] == "running"
+        assert status["agents"] == ["claude", "codex"]
+        pid = status["pid"]
+        assert (d.home / ".multica" / "daemon.pid").read_text().strip() == str(pid)
+        logs = multica("daemon", "logs", "-n", "3")
+        assert logs.returncode == 0
+        assert str(d.home / ".multica" / "daemon.log") in logs.stderr
+        assert 0 < len(logs.stdout.splitlines()) <= 3
+    finally:
+        stopped = multica("daemon", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not pid_alive(pid)
+    assert json.loads(multica("daemon", "status", "--output", "json").stdout) == {
+        "status": "stopped"
+    }
+    rows = AgentRuntime.objects.filter(workspace=world.workspace)
+    assert set(rows.values_list("status", flat=True)) == {"offline"}

@@ -1,0 +1,225 @@
+"""``multica daemon start|stop|restart|status|logs`` (daemon contract §5.4, §6).
+
+``start`` runs the daemon in the background by default: a detached child
+(``multica daemon start --foreground``) with its output in the profile's ``daemon.err.log``,
+its log in ``daemon.log`` and its pid in ``daemon.pid``; the local health port tells whether
+it is up. ``stop`` asks it to shut down over ``POST /shutdown``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from multica_cli.config import load_profile, state_dir
+from multica_cli.context import CliError
+from multica_cli.daemon.foreground import add_start_flags, forward_flags, run_foreground
+from multica_cli.daemon.settings import daemon_health_port
+from multica_cli.output import info, print_json
+
+START_TIMEOUT = 45.0
+STOP_TIMEOUT = 60.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    daemon = subparsers.add_parser("daemon", help="run agents on this machine")
+    sub = daemon.add_subparsers(dest="daemon_command", metavar="<subcommand>", required=True)
+    p = sub.add_parser("start", help="start the agent daemon (in the background by default)")
+    add_start_flags(p)
+    p.set_defaults(func=cmd_start)
+    p = sub.add_parser("stop", help="stop the agent daemon")
+    p.set_defaults(func=cmd_stop)
+    p = sub.add_parser("restart", help="restart the agent daemon")
+    add_start_flags(p)
+    p.set_defaults(func=cmd_restart)
+    p = sub.add_parser("status", help="show the daemon's status")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("logs", help="show the daemon's log")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    p.add_argument("-n", "--lines", type=int, default=50, help="lines to show (default 50)")
+    p.set_defaults(func=cmd_logs)
+
+
+def _profile_name(args: argparse.Namespace) -> str | None:
+    return getattr(args, "profile", None) or None
+
+
+def health(profile: str | None, timeout: float = 2.0) -> dict[str, Any] | None:
+    try:
+        response = httpx.get(
+            f"http://127.0.0.1:{daemon_health_port(profile)}/health", timeout=timeout
+        )
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _paths(profile: str | None) -> tuple[Path, Path, Path]:
+    root = state_dir(profile)
+    return root / "daemon.pid", root / "daemon.log", root / "daemon.err.log"
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    if getattr(args, "foreground", False):
+        return run_foreground(args)
+    return start_background(args)
+
+
+def start_background(args: argparse.Namespace) -> int:
+    name = _profile_name(args)
+    running = health(name)
+    if running:
+        raise CliError(f"daemon is already running (pid {running.get('pid')})")
+    profile = load_profile(name, server_url=getattr(args, "server_url", None))
+    if not profile.token:
+        raise CliError("not logged in: run `multica login` first", 3)
+    pid_file, log_file, err_file = _paths(name)
+    cmd = [sys.executable, "-m", "multica_cli"]
+    if name:
+        cmd += ["--profile", name]
+    if getattr(args, "server_url", None):
+        cmd += ["--server-url", args.server_url]
+    cmd += ["daemon", "start", "--foreground", "--log-file", str(log_file), *forward_flags(args)]
+    with err_file.open("ab") as err:
+        proc = subprocess.Popen(  # noqa: S603 - this very program
+            cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
+            close_fds=True,
+        )  # fmt: skip
+    pid_file.write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pid_file.unlink(missing_ok=True)
+            tail = err_file.read_text(errors="replace").strip().splitlines()[-5:]
+            raise CliError("daemon failed to start:\n" + "\n".join(tail))
+        state = health(name, timeout=1.0)
+        if state and state.get("status") == "running":
+            info(f"Daemon started (pid {proc.pid}). Logs: {log_file}")
+            return 0
+        time.sleep(0.5)
+    raise CliError(f"daemon did not report running within {START_TIMEOUT:.0f}s; see {err_file}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def stop(name: str | None) -> bool:
+    """Stop the profile's daemon; False when none was running."""
+    pid_file, _, _ = _paths(name)
+    state = health(name)
+    pid = int(state["pid"]) if state and str(state.get("pid", "")).isdigit() else None
+    if pid is None:
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().strip())
+        if pid is None or not _pid_alive(pid):
+            pid_file.unlink(missing_ok=True)
+            return False
+    if state:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(f"http://127.0.0.1:{daemon_health_port(name)}/shutdown", timeout=5)
+    else:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline and (_pid_alive(pid) or health(name, timeout=0.5)):
+        time.sleep(0.2)
+    if _pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    if stop(_profile_name(args)):
+        info("Daemon stopped.")
+    else:
+        info("Daemon is not running.")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    stop(_profile_name(args))
+    return start_background(args)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    state = health(_profile_name(args))
+    if getattr(args, "output", None) == "json":
+        print_json(state or {"status": "stopped"})
+        return 0
+    if not state:
+        sys.stdout.write("Daemon: stopped\n")
+        return 0
+    runtimes = sum(len(w.get("runtimes") or []) for w in state.get("workspaces") or [])
+    lines = [
+        f"Daemon:     {state.get('status')} (pid {state.get('pid')}, up {state.get('uptime')})",
+        f"Server:     {state.get('server_url')}",
+        f"Daemon ID:  {state.get('daemon_id')}",
+        f"Device:     {state.get('device_name')}",
+        f"Agents:     {', '.join(state.get('agents') or []) or 'none found on PATH'}",
+        f"Workspaces: {len(state.get('workspaces') or [])} ({runtimes} runtimes)",
+        f"Tasks:      {state.get('active_task_count', 0)} active",
+    ]
+    for provider, reason in (state.get("skipped_agents") or {}).items():
+        lines.append(f"Skipped:    {provider}: {reason}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    _, log_file, _ = _paths(_profile_name(args))
+    info(f"{log_file}")
+    if not log_file.exists() and not args.follow:
+        raise CliError(f"no daemon log yet at {log_file}")
+    if log_file.exists():
+        lines = log_file.read_text(errors="replace").splitlines()
+        tail = lines[-args.lines :] if args.lines > 0 else []
+        sys.stdout.write("".join(line + "\n" for line in tail))
+        sys.stdout.flush()
+    if not args.follow:
+        return 0
+    position = log_file.stat().st_size if log_file.exists() else 0
+    inode = log_file.stat().st_ino if log_file.exists() else None
+    try:
+        while True:
+            time.sleep(0.5)
+            if not log_file.exists():
+                continue
+            st = log_file.stat()
+            if st.st_ino != inode or st.st_size < position:  # rotated or truncated
+                inode, position = st.st_ino, 0
+            if st.st_size > position:
+                with log_file.open("rb") as fh:
+                    fh.seek(position)
+                    chunk = fh.read()
+                position += len(chunk)
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        return 0
