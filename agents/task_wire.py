@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.models import AgentTask, TaskMessage
 from multica_site.wire import format_time, format_time_nano
+from usage.task_usage import task_usage_by_task
 from workspaces.models import User
 
 TASK_DIR_SEGMENT_LEN = 12
@@ -93,8 +94,15 @@ def users_for(tasks: Iterable[AgentTask]) -> dict[uuid.UUID, User]:
     return {u.pk: u for u in User.objects.filter(pk__in=ids)}
 
 
-def task_wire(task: AgentTask, *, users: dict[uuid.UUID, User] | None = None) -> dict[str, Any]:
-    """``AgentTaskResponse``. Pass ``users`` from :func:`users_for` when rendering a list."""
+def task_wire(
+    task: AgentTask,
+    *,
+    users: dict[uuid.UUID, User] | None = None,
+    usage: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``AgentTaskResponse``. Pass ``users`` from :func:`users_for` when rendering a list;
+    ``usage`` (one entry per provider and model, :mod:`usage.task_usage`) is left out when
+    empty."""
     if users is None:
         users = users_for([task])
     task_id = str(task.id)
@@ -136,13 +144,17 @@ def task_wire(task: AgentTask, *, users: dict[uuid.UUID, User] | None = None) ->
         out["handoff_note"] = task.handoff_note
     out["kind"] = task_kind(task)
     out["attribution"] = attribution_wire(task, users)
+    if usage:
+        out["usage"] = usage
     return out
 
 
 def tasks_wire(tasks: Iterable[AgentTask]) -> list[dict[str, Any]]:
+    """Task lists (issue task runs, active tasks, an agent's tasks), each with its ``usage``."""
     tasks = list(tasks)
     users = users_for(tasks)
-    return [task_wire(t, users=users) for t in tasks]
+    usage = task_usage_by_task([t.id for t in tasks])
+    return [task_wire(t, users=users, usage=usage.get(str(t.id))) for t in tasks]
 
 
 def task_event_payload(task: AgentTask, **extra: Any) -> dict[str, Any]:

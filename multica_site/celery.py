@@ -19,6 +19,7 @@ app.autodiscover_tasks()
 
 HOUR = 3600.0
 SWEEP_INTERVAL = 30.0
+USAGE_ROLLUP_INTERVAL = 300.0
 
 app.conf.beat_schedule = {
     "workspaces.prune_verification_codes": {
@@ -30,5 +31,10 @@ app.conf.beat_schedule = {
         "task": "runtimes.sweep",
         "schedule": SWEEP_INTERVAL,
         "options": {"expires": SWEEP_INTERVAL},
+    },
+    "usage.rollup_hourly": {
+        "task": "usage.rollup_hourly",
+        "schedule": USAGE_ROLLUP_INTERVAL,
+        "options": {"expires": USAGE_ROLLUP_INTERVAL},
     },
 }

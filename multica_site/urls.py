@@ -23,5 +23,6 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("skills.urls")),
     path("", include("runtimes.urls")),
+    path("", include("usage.urls")),
     path("", include("multica_site.web.urls")),
 ]

@@ -293,6 +293,11 @@ CACHES = {
     }
 }
 
+# --- usage (spec §6.3) -------------------------------------------------------------------------
+# Runtime daily usage and the dashboard read the hourly rollup (O(buckets)); off = aggregate the
+# raw task_usage rows instead (O(events)), e.g. before a backfill has run.
+USAGE_ROLLUP_READS = env_bool("USAGE_ROLLUP_READS", True)
+
 # --- serving ----------------------------------------------------------------------------------
 # Threads that run Django's WSGI handler inside the ASGI server (bounded; one DB connection each).
 MULTICA_HTTP_THREADS = env_int("MULTICA_HTTP_THREADS", 8)

@@ -1,0 +1,267 @@
+"""The hourly rollup job (server contract §6.3): one tick recomputes the dirty buckets of one
+bounded window and moves the watermark; the backfill walks history in slices through the same
+window primitive (SQL ``rollup_task_usage_hourly_window``, see migration 0007).
+
+* **Exclusive.** Every window runs under the transaction-scoped advisory lock 4246: the periodic
+  tick skips when it is held (``pg_try_advisory_xact_lock``), the backfill waits for it. Runs
+  are therefore serialised, and each one recomputes from a snapshot taken after the previous
+  one committed, so a slower run can never write older figures over newer ones.
+* **Bounded.** A tick covers at most one day of ``updated_at`` (starting at the first row after
+  the watermark, so an idle stretch costs nothing) and at most ``QUEUE_LIMIT`` queued buckets.
+* **Safety lag.** The window ends 5 minutes before now, so a row whose transaction commits a
+  little after its ``updated_at`` is still discovered (rows enqueue themselves as well).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from usage.models import TaskUsageRollupState
+
+logger = logging.getLogger(__name__)
+
+LOCK_ID = 4246
+SAFETY_LAG = timedelta(minutes=5)
+MAX_WINDOW = timedelta(days=1)
+QUEUE_LIMIT = 100_000
+DIRTY_RETENTION = timedelta(days=7)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TEARDOWN_SETTING = "multica.workspace_teardown"
+
+
+@dataclass(frozen=True)
+class TickResult:
+    window_from: datetime
+    window_to: datetime
+    rows: int
+    pruned: int
+
+
+def _scalar(sql: str, params: list | tuple = ()) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _db_now() -> datetime:
+    return _scalar("SELECT clock_timestamp()")  # type: ignore[return-value]  # timestamptz
+
+
+def rollup_window(
+    window_from: datetime, window_to: datetime, *, queue_limit: int = QUEUE_LIMIT
+) -> int:
+    """Recompute the buckets dirty in ``[window_from, window_to)`` plus up to ``queue_limit``
+    queued ones. Must run inside a transaction holding the lock (see :func:`_lock`)."""
+    return int(
+        _scalar(
+            "SELECT rollup_task_usage_hourly_window(%s, %s, %s)",
+            [window_from, window_to, queue_limit],
+        )  # type: ignore[arg-type]
+        or 0
+    )
+
+
+def _lock(*, wait: bool) -> bool:
+    if wait:
+        _scalar("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
+        return True
+    return bool(_scalar("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_ID]))
+
+
+def _next_row_at(after: datetime) -> datetime | None:
+    """The first write time at or after ``after`` (``updated_at``, or ``created_at`` for legacy
+    rows): two index probes, so an idle stretch of history is skipped in O(log n)."""
+    return _scalar(  # type: ignore[return-value]
+        """
+        SELECT LEAST(
+            (SELECT min(updated_at) FROM task_usage WHERE updated_at >= %s),
+            (SELECT min(created_at) FROM task_usage WHERE updated_at IS NULL AND created_at >= %s))
+        """,
+        [after, after],
+    )
+
+
+def _state_for_update() -> TaskUsageRollupState:
+    """The single state row, locked (re-created at the epoch if a flush removed it)."""
+    _scalar(
+        "INSERT INTO task_usage_hourly_rollup_state (id, watermark_at, last_run_rows)"
+        " VALUES (1, %s, 0) ON CONFLICT (id) DO NOTHING RETURNING id",
+        [EPOCH],
+    )
+    return TaskUsageRollupState.objects.select_for_update().get(pk=1)
+
+
+def _state() -> TaskUsageRollupState:
+    state = TaskUsageRollupState.objects.filter(pk=1).first()
+    return state or TaskUsageRollupState(pk=1, watermark_at=EPOCH)
+
+
+def _record_error(message: str) -> None:
+    TaskUsageRollupState.objects.filter(pk=1).update(
+        last_error=message[:2000], last_run_finished_at=timezone.now()
+    )
+
+
+def rollup_tick(
+    *, now: datetime | None = None, queue_limit: int = QUEUE_LIMIT
+) -> TickResult | None:
+    """One run of the periodic job. Returns None when another run holds the lock."""
+    try:
+        with transaction.atomic():
+            if not _lock(wait=False):
+                logger.info("usage rollup: another run holds the lock, skipping")
+                return None
+            started = _db_now()
+            state = _state_for_update()
+            upper = (now or started) - SAFETY_LAG
+            window_from = state.watermark_at
+            first = _next_row_at(window_from)
+            start = max(window_from, first) if first is not None else upper
+            window_to = max(window_from, min(upper, start + MAX_WINDOW))
+            rows = rollup_window(window_from, window_to, queue_limit=queue_limit)
+            state.watermark_at = window_to
+            state.last_run_started_at = started
+            state.last_run_finished_at = _db_now()
+            state.last_run_rows = rows
+            state.last_error = None
+            state.save()
+    except Exception as exc:
+        _record_error(f"{type(exc).__name__}: {exc}")
+        raise
+    pruned = prune_dirty()
+    logger.info(
+        "usage rollup: window %s..%s, %d bucket(s) written, %d stale queue row(s) pruned",
+        window_from.isoformat(), window_to.isoformat(), rows, pruned,
+    )  # fmt: skip
+    return TickResult(window_from, window_to, rows, pruned)
+
+
+def prune_dirty(*, retention: timedelta = DIRTY_RETENTION) -> int:
+    """Delete queue rows older than ``retention`` (rows a stopped job left behind). Runs after
+    the tick's lock is released: a plain bounded delete, safe without it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM task_usage_hourly_dirty WHERE enqueued_at < clock_timestamp() - %s",
+            [retention],
+        )
+        return cursor.rowcount
+
+
+# --- backfill ----------------------------------------------------------------------------------
+
+
+def backfill_bounds() -> tuple[datetime, datetime] | None:
+    """``[first write, now − lag)``, or None on an empty table."""
+    first = _next_row_at(EPOCH)
+    if first is None:
+        return None
+    return first, _db_now() - SAFETY_LAG
+
+
+def backfill_slices(
+    start: datetime, end: datetime, step: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    cursor = start
+    while cursor < end:
+        upper = min(end, cursor + step)
+        yield cursor, upper
+        cursor = upper
+
+
+def backfill_slice(window_from: datetime, window_to: datetime) -> int:
+    """One slice of the backfill, in its own transaction, waiting for the lock."""
+    with transaction.atomic():
+        _lock(wait=True)
+        return rollup_window(window_from, window_to)
+
+
+def stamp_watermark(at: datetime) -> datetime:
+    """Move the watermark forward to ``at`` (never back) so the periodic job resumes there."""
+    with transaction.atomic():
+        _lock(wait=True)
+        state = _state_for_update()
+        if at > state.watermark_at:
+            state.watermark_at = at
+            state.save(update_fields=["watermark_at"])
+        return state.watermark_at
+
+
+def backfill(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    step: timedelta = timedelta(days=1),
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, datetime | None]:
+    """Walk ``[start, end)`` (default: all of history up to now − lag) slice by slice, then stamp
+    the watermark to ``end``. Idempotent: safe to rerun, and safe while the periodic job runs.
+    Returns (buckets written, the watermark)."""
+    bounds = backfill_bounds()
+    if bounds is None and (start is None or end is None):
+        return 0, None
+    start = start or bounds[0]  # type: ignore[index]
+    end = end or bounds[1]  # type: ignore[index]
+    slices = list(backfill_slices(start, end, step))
+    total = 0
+    for n, (lo, hi) in enumerate(slices, 1):
+        total += backfill_slice(lo, hi)
+        if progress is not None:
+            progress(n, len(slices))
+    return total, stamp_watermark(end)
+
+
+# --- monitoring ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollupStatus:
+    watermark_at: datetime
+    lag_seconds: float
+    last_run_started_at: datetime | None
+    last_run_finished_at: datetime | None
+    last_run_rows: int
+    last_error: str | None
+    queued_buckets: int
+
+
+def rollup_lag_seconds(*, now: datetime | None = None) -> float:
+    """How far the rollup is behind: now − watermark (≈ 5–10 minutes when healthy)."""
+    return max(0.0, ((now or timezone.now()) - _state().watermark_at).total_seconds())
+
+
+def rollup_status(*, now: datetime | None = None) -> RollupStatus:
+    state = _state()
+    now = now or timezone.now()
+    queued = int(_scalar("SELECT count(*) FROM task_usage_hourly_dirty") or 0)  # type: ignore[arg-type]
+    return RollupStatus(
+        watermark_at=state.watermark_at,
+        lag_seconds=max(0.0, (now - state.watermark_at).total_seconds()),
+        last_run_started_at=state.last_run_started_at,
+        last_run_finished_at=state.last_run_finished_at,
+        last_run_rows=state.last_run_rows,
+        last_error=state.last_error,
+        queued_buckets=queued,
+    )
+
+
+# --- workspace teardown ----------------------------------------------------------------------
+
+
+def workspace_teardown(workspace: object) -> None:
+    """``WORKSPACE_DELETING_HOOKS``: the workspace's buckets and queue rows go now, and its usage
+    rows, deleted by the cascade that follows in this transaction, skip the delete trigger (the
+    setting is transaction-local). Buckets of other workspaces are still enqueued."""
+    workspace_id = str(workspace.pk)  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [TEARDOWN_SETTING, workspace_id])
+        cursor.execute("DELETE FROM task_usage_hourly WHERE workspace_id = %s", [workspace_id])
+        cursor.execute(
+            "DELETE FROM task_usage_hourly_dirty WHERE workspace_id = %s", [workspace_id]
+        )
