@@ -304,10 +304,7 @@ class TaskRun:
                 health_port=self.daemon.settings.health_port,
                 workspaces_root=self.daemon.settings.workspaces_root,
             )  # fmt: skip
-            try:
-                self.api.task(self.id, "start", {}, epoch=self.epoch)
-            except ApiError as exc:
-                log.warning("task %s: start refused (%s); dropping it", self.id, exc)
+            if not self._start():
                 return
         finally:
             lease_stop.set()
@@ -335,6 +332,20 @@ class TaskRun:
         self.post_usage()
         self._finish(outcome)
         execenv.write_gc_meta(self.env, task)
+
+    def _start(self) -> bool:
+        """``POST …/start``, retried on transient errors while the prepare lease is kept."""
+        for delay in (1.0, 2.0, 4.0, 8.0, 0.0):
+            try:
+                self.api.task(self.id, "start", {}, epoch=self.epoch)
+                return True
+            except ApiError as exc:
+                if not exc.transient or not delay:
+                    log.warning("task %s: start refused (%s); dropping it", self.id, exc)
+                    return False
+                if self.daemon.stopping.wait(delay):
+                    return False
+        return False
 
     def _merged_usage(self) -> dict[str, list[int]]:
         rows = {m: list(v) for m, v in self.usage_base.items()}

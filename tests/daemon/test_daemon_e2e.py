@@ -311,3 +311,19 @@ def test_daemon_commands_start_status_logs_stop(world):
     }
     rows = AgentRuntime.objects.filter(workspace=world.workspace)
     assert set(rows.values_list("status", flat=True)) == {"offline"}
+
+
+def test_idle_watchdog_and_provider_errors_fail_the_task(world):
+    world.daemon(env={"MULTICA_AGENT_IDLE_WATCHDOG": "2s"}).start()
+    rid = runtime_id(world.workspace, "claude")
+    hung = world.board.agent(rid, "Hung", custom_env={"FAKE_MODE": "hang"})
+    limited = world.board.agent(rid, "Limited", custom_env={"FAKE_MODE": "fail"})
+    a = world.board.issue("Hang forever", hung["id"])
+    b = world.board.issue("Hit the rate limit", limited["id"])
+    idle = wait_for(lambda: ended(a["id"], "failed"), timeout=30, what="idle watchdog")
+    assert idle.failure_reason == "idle_watchdog"
+    pid = next(r["pid"] for r in fake_runs(world.base) if r["task"] == str(idle.id))
+    assert not pid_alive(pid)
+    failed = wait_for(lambda: ended(b["id"], "failed"), timeout=30, what="provider error")
+    assert failed.failure_reason == "agent_error.provider_capacity_or_rate_limit"
+    assert "429 rate limit" in failed.error

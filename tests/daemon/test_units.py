@@ -1,0 +1,182 @@
+"""The daemon's pure parts: environment, command lines, stream parsing, files on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from multica_cli.daemon import execenv, providers, sessions
+from multica_cli.daemon.outbox import write_private
+
+
+class Recorder:
+    """A :class:`sessions.Sink` that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.usage_rows: dict[str, list[int]] = {}
+
+    def text(self, content: str) -> None:
+        self.events.append(("text", content))
+
+    def thinking(self, content: str) -> None:
+        self.events.append(("thinking", content))
+
+    def tool_use(self, tool: str, call_id: str, tool_input: Any) -> None:
+        self.events.append(("tool_use", tool))
+
+    def tool_result(self, call_id: str, output: str, tool: str = "") -> None:
+        self.events.append(("tool_result", output))
+
+    def error(self, content: str) -> None:
+        self.events.append(("error", content))
+
+    def session(self, session_id: str) -> None:
+        self.events.append(("session", session_id))
+
+    def usage(self, model: str, inp: int, out: int, cache_read: int, cache_write: int) -> None:
+        self.usage_rows[model] = [inp, out, cache_read, cache_write]
+
+    def replace_usage(self, rows: dict[str, list[int]]) -> None:
+        self.usage_rows = rows
+
+
+def task(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "01a2009e-b262-76ad-9ffb-8478c55dad26",
+        "agent_id": "a1",
+        "workspace_id": "w1",
+        "issue_id": "i1",
+        "auth_token": "mat_" + "0" * 40,
+        "agent": {"id": "a1", "name": "Ada", "instructions": "Be kind.",
+                  "custom_env": {"FOO": "bar", "HOME": "/evil", "PATH": "/evil",
+                                 "MULTICA_TOKEN": "mul_daemon", "MULTICA_SERVER_URL": "x"},
+                  "skills": [{"name": "Write Tests!", "description": "how", "content": "Body",
+                              "files": [{"path": "ref/a.md", "content": "A"},
+                                        {"path": "../escape", "content": "no"}]}]},
+        **extra,
+    }  # fmt: skip
+
+
+def test_env_drops_blocked_keys_and_applies_platform_values_last(tmp_path, monkeypatch):
+    monkeypatch.setenv("MULTICA_TOKEN", "mul_the_daemons_own_pat")
+    monkeypatch.setenv("CLAUDECODE", "1")
+    t = task()
+    env = execenv.prepare(tmp_path, t, providers.PROVIDERS["claude"])
+    out = execenv.build_env(t, env, server_url="http://srv", slot=3, health_port=19514,
+                            workspaces_root=tmp_path)  # fmt: skip
+    assert out["MULTICA_TOKEN"] == t["auth_token"]
+    assert out["MULTICA_SERVER_URL"] == "http://srv"
+    assert out["MULTICA_TASK_ID"] == t["id"]
+    assert out["MULTICA_TASK_SLOT"] == "3"
+    assert out["FOO"] == "bar"
+    assert out["HOME"] != "/evil"
+    assert not out["PATH"].startswith("/evil")
+    assert "CLAUDECODE" not in out
+    assert out["TMPDIR"] == str(env.tmpdir)
+    assert stat.S_IMODE(env.tmpdir.stat().st_mode) == 0o700
+    env.cleanup()
+
+
+def test_env_refuses_a_task_without_a_task_token(tmp_path):
+    t = task(auth_token="mul_pat")
+    env = execenv.prepare(tmp_path, t, providers.PROVIDERS["claude"])
+    with pytest.raises(ValueError, match="task token"):
+        execenv.build_env(t, env, server_url="http://srv", slot=0, health_port=1,
+                          workspaces_root=tmp_path)  # fmt: skip
+
+
+def test_skills_and_brief_go_where_the_provider_reads_them(tmp_path):
+    env = execenv.prepare(tmp_path, task(), providers.PROVIDERS["claude"])
+    skill = env.workdir / ".claude" / "skills" / "write-tests"
+    assert (skill / "SKILL.md").read_text().startswith("---\nname: write-tests\n")
+    assert (skill / "ref" / "a.md").read_text() == "A"
+    assert not (skill.parent / "escape").exists()
+    (env.workdir / "CLAUDE.md").write_text("# My notes\n")
+    execenv.write_brief(env.workdir / "CLAUDE.md", "first")
+    execenv.write_brief(env.workdir / "CLAUDE.md", "second")
+    text = (env.workdir / "CLAUDE.md").read_text()
+    assert text.startswith("# My notes\n")
+    assert "second" in text
+    assert "first" not in text
+    assert text.count(execenv.BRIEF_BEGIN) == 1
+    codex = execenv.prepare(tmp_path / "c", task(), providers.PROVIDERS["codex"])
+    assert (codex.root / "codex-home" / "skills" / "write-tests" / "SKILL.md").exists()
+    assert (codex.workdir / "AGENTS.md").exists()
+    ctx = json.loads((codex.workdir / ".multica" / "daemon_task_context.json").read_text())
+    assert ctx == {"managed_by": "multica-daemon-task", "agent_id": "a1", "issue_id": "i1"}
+
+
+def test_claude_command_line_keeps_protocol_flags(tmp_path):
+    agent = {"model": "opus", "thinking_level": "high",
+             "custom_args": ["--output-format", "text", "--permission-mode=plan", "'--foo'"]}
+    argv = providers.command_line(providers.PROVIDERS["claude"], "/bin/claude", agent,
+                                  prompt="p", resume="s1", workdir=str(tmp_path))  # fmt: skip
+    assert argv[:5] == ["/bin/claude", "-p", "--output-format", "stream-json", "--input-format"]
+    assert argv.count("--output-format") == 1
+    assert "--permission-mode=plan" not in argv
+    assert argv[-1] == "--foo"
+    assert argv[argv.index("--resume") + 1] == "s1"
+    assert argv[argv.index("--effort") + 1] == "high"
+
+
+def test_version_parsing_and_minimums():
+    line = "2.1.220 (Claude Code)"
+    assert providers.parse_version(line) == ((2, 1, 220), line)
+    assert providers.parse_version("codex-cli 0.99.1")[0] < providers.PROVIDERS["codex"].min_version
+
+
+def test_claude_stream_counts_each_message_usage_once():
+    sink, written = Recorder(), []
+    s = sessions.ClaudeSession(sink, written.append, prompt="hi", model="")
+    s.begin()
+    usage = {"input_tokens": 3, "output_tokens": 4, "cache_read_input_tokens": 100}
+    for block in ({"type": "thinking", "thinking": "hmm"}, {"type": "text", "text": "hello"}):
+        s.on_line(json.dumps({"type": "assistant", "message": {
+            "id": "m1", "model": "claude-x", "content": [block], "usage": usage}}))  # fmt: skip
+    assert sink.usage_rows == {"claude-x": [3, 4, 100, 0]}
+    s.on_line(json.dumps({"type": "result", "result": "done", "session_id": "s9"}))
+    assert (s.done, s.failed, s.output) == (True, False, "done")
+    assert written[-1] is None  # stdin closed after the result
+    assert ("session", "s9") in sink.events
+
+
+def test_codex_stream_reports_uncached_input_and_final_answer():
+    sink, written = Recorder(), []
+    s = sessions.CodexSession(sink, written.append, prompt="go", model="gpt-5", workdir="/w")
+    s.begin()
+    s.on_line(json.dumps({"jsonrpc": "2.0", "id": 1, "result": {}}))
+    s.on_line(json.dumps({"jsonrpc": "2.0", "id": 2, "result": {"thread": {"id": "th1"}}}))
+    sent = [json.loads(w)["method"] for w in written if w]
+    assert sent == ["initialize", "initialized", "thread/start", "turn/start"]
+    s.on_line(json.dumps({"jsonrpc": "2.0", "method": "turn/completed", "params": {
+        "threadId": "th1", "turn": {"status": "completed", "usage": {
+            "input_tokens": 500, "cached_input_tokens": 120, "output_tokens": 9}}}}))  # fmt: skip
+    assert sink.usage_rows == {"gpt-5": [380, 9, 120, 0]}
+    assert s.done
+    assert not s.failed
+
+
+def test_outbox_entries_are_private(tmp_path):
+    path = tmp_path / "outbox" / "t.json"
+    write_private(path, {"a": 1})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
+    assert os.access(path, os.R_OK)
+
+
+def test_daemon_package_does_not_import_django():
+    import subprocess
+    import sys
+
+    code = ("import sys, multica_cli.daemon.core, multica_cli.commands.daemon;"
+            "sys.exit(any(m.split('.')[0] == 'django' for m in sys.modules))")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2]
+                          ).returncode == 0  # fmt: skip
