@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -138,9 +139,14 @@ def cmd_self_host(ctx: Context, args: argparse.Namespace) -> int:
     return _login_and_start(ctx, args)
 
 
+def _daemon_port(profile: str | None) -> int:
+    raw = os.environ.get("MULTICA_DAEMON_HEALTH_PORT", "").strip()  # the daemon's test override
+    return int(raw) if raw.isdigit() else health_port(profile)
+
+
 def _daemon_health(profile: str | None) -> dict | None:
     try:
-        response = httpx.get(f"http://127.0.0.1:{health_port(profile)}/health", timeout=2)
+        response = httpx.get(f"http://127.0.0.1:{_daemon_port(profile)}/health", timeout=2)
     except httpx.HTTPError:
         return None
     if response.status_code != 200:
