@@ -134,8 +134,12 @@ class Daemon:
                 log.warning("workspace sync failed (%s); retrying in %.0fs", exc, backoff)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
-        for target, name in ((self.outbox.run, "outbox"), (self._sync_loop, "sync"),
-                             (self._heartbeat_loop, "heartbeat"), (self._ws_loop, "ws")):
+        for target, name in (
+            (self.outbox.run, "outbox"),
+            (self._sync_loop, "sync"),
+            (self._heartbeat_loop, "heartbeat"),
+            (self._ws_loop, "ws"),
+        ):
             threading.Thread(target=self._guard, args=(target, name), name=name,
                              daemon=True).start()  # fmt: skip
 
@@ -447,8 +451,17 @@ class Daemon:
         epoch = task.get("lease_epoch") if isinstance(task.get("lease_epoch"), int) else None
         if detected is None:
             log.warning("task %s is for a runtime this daemon does not host", task_id)
-            self.outbox.put(Report(task_id, "fail", {"error": "runtime not hosted by this daemon",
-                                                     "failure_reason": "runtime_offline"}, epoch))
+            self.outbox.put(
+                Report(
+                    task_id,
+                    "fail",
+                    {
+                        "error": "runtime not hosted by this daemon",
+                        "failure_reason": "runtime_offline",
+                    },
+                    epoch,
+                )
+            )
             self.slots.release([slot])
             return
         log.info("task %s claimed (%s, slot %d)", task_id, detected.provider.key, slot)

@@ -239,7 +239,7 @@ def brief(task: dict[str, Any], provider: Provider) -> str:
         "",
         "- `multica issue get <issue> --output json` — the issue",
         "- `multica issue comment list <issue> --output json` — its comments",
-        "- `multica issue comment add <issue> --content \"…\"` — reply (add `--parent <id>` "
+        '- `multica issue comment add <issue> --content "…"` — reply (add `--parent <id>` '
         "to answer in a thread)",
         "- `multica issue status <issue> <status>` — move the issue",
     ]

@@ -52,8 +52,10 @@ def persistent_daemon_id(profile: str | None = None) -> str:
 
 
 def resolve_daemon_id(flag: str | None, profile: str | None) -> str:
-    return (flag or "").strip() or os.environ.get("MULTICA_DAEMON_ID", "").strip() or (
-        persistent_daemon_id(profile)
+    return (
+        (flag or "").strip()
+        or os.environ.get("MULTICA_DAEMON_ID", "").strip()
+        or (persistent_daemon_id(profile))
     )
 
 
@@ -74,4 +76,3 @@ def legacy_daemon_ids(current: str, profile: str | None) -> list[str]:
                 if found:
                     out.append(found)
     return [x for x in dict.fromkeys(out) if x != current]
-

@@ -42,21 +42,58 @@ PROVIDERS: dict[str, Provider] = {
     p.key: p
     for p in (
         Provider(
-            "claude", "claude", "Claude", (2, 0, 0), "claude", brief_file="CLAUDE.md",
+            "claude",
+            "claude",
+            "Claude",
+            (2, 0, 0),
+            "claude",
+            brief_file="CLAUDE.md",
             args_env="MULTICA_CLAUDE_ARGS",
-            critical_flags=("-p", "--print", "--output-format", "--input-format",
-                            "--permission-mode", "--mcp-config", "--effort"),
+            critical_flags=(
+                "-p",
+                "--print",
+                "--output-format",
+                "--input-format",
+                "--permission-mode",
+                "--mcp-config",
+                "--effort",
+            ),
         ),
         Provider(
-            "codex", "codex", "Codex", (0, 100, 0), "codex", skills_dir="$CODEX_HOME/skills",
-            args_env="MULTICA_CODEX_ARGS", critical_flags=("--listen",),
+            "codex",
+            "codex",
+            "Codex",
+            (0, 100, 0),
+            "codex",
+            skills_dir="$CODEX_HOME/skills",
+            args_env="MULTICA_CODEX_ARGS",
+            critical_flags=("--listen",),
         ),
-        Provider("copilot", "copilot", "Copilot", (1, 0, 0), "argv", skills_dir=".github/skills",
-                 critical_flags=("-p", "--prompt", "--output-format")),
-        Provider("opencode", "opencode", "Opencode", None, "jsonl",
-                 critical_flags=("--format", "--variant")),
-        Provider("cursor", "cursor-agent", "Cursor", None, "jsonl",
-                 critical_flags=("-p", "--print", "--output-format")),
+        Provider(
+            "copilot",
+            "copilot",
+            "Copilot",
+            (1, 0, 0),
+            "argv",
+            skills_dir=".github/skills",
+            critical_flags=("-p", "--prompt", "--output-format"),
+        ),
+        Provider(
+            "opencode",
+            "opencode",
+            "Opencode",
+            None,
+            "jsonl",
+            critical_flags=("--format", "--variant"),
+        ),
+        Provider(
+            "cursor",
+            "cursor-agent",
+            "Cursor",
+            None,
+            "jsonl",
+            critical_flags=("-p", "--print", "--output-format"),
+        ),
         Provider("pi", "pi", "Pi", None, "jsonl", critical_flags=("-p", "--mode", "--session")),
         Provider("hermes", "hermes", "Hermes", None, "acp", skills_dir="$HERMES_HOME/skills"),
         Provider("kimi", "kimi", "Kimi", None, "acp"),
@@ -180,9 +217,10 @@ def default_args(provider: Provider) -> list[str]:
 
 
 def model_for(provider: Provider, agent: dict[str, Any]) -> str:
-    return str(agent.get("model") or "") or os.environ.get(
-        f"MULTICA_{provider.env_prefix}_MODEL", ""
-    ).strip()
+    return (
+        str(agent.get("model") or "")
+        or os.environ.get(f"MULTICA_{provider.env_prefix}_MODEL", "").strip()
+    )
 
 
 def command_line(

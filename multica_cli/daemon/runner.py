@@ -407,10 +407,17 @@ class TaskRun:
         if provider.protocol == "acp":
             if provider.key == "kimi":
                 kw["prompt"] = execenv.brief(self.task, provider) + "\n\n---\n\n" + prompt
-            return sessions.AcpSession(events, write, resume=resume, workdir=workdir,
-                                       resume_method=ACP_RESUME.get(provider.key, ""), **kw)
-        return sessions.JsonLinesSession(events, write, provider=provider.key,
-                                         prompt_on_stdin=provider.key != "copilot", **kw)
+            return sessions.AcpSession(
+                events,
+                write,
+                resume=resume,
+                workdir=workdir,
+                resume_method=ACP_RESUME.get(provider.key, ""),
+                **kw,
+            )
+        return sessions.JsonLinesSession(
+            events, write, provider=provider.key, prompt_on_stdin=provider.key != "copilot", **kw
+        )
 
     def _run_once(
         self, env: dict[str, str], batcher: MessageBatcher, resume: str, *, continuity_lost: bool
@@ -534,8 +541,10 @@ class TaskRun:
             classify(error) if session.done else "agent_error.process_failure"
         )
         if reason == "agent_error.unknown" and proc.returncode not in (0, None):
-            reason = classify(stderr) if classify(stderr) != "agent_error.unknown" else (
-                "agent_error.process_failure"
+            reason = (
+                classify(stderr)
+                if classify(stderr) != "agent_error.unknown"
+                else ("agent_error.process_failure")
             )
         return Outcome("failed", error=error, reason=reason, session_id=sid)
 

@@ -311,8 +311,12 @@ class CodexSession(RpcSession):
             return
         self.notify("initialized")
         if self.resume:
-            params: dict[str, Any] = {"threadId": self.resume, "cwd": self.workdir,
-                                      "model": self.model or None, "developerInstructions": None}
+            params: dict[str, Any] = {
+                "threadId": self.resume,
+                "cwd": self.workdir,
+                "model": self.model or None,
+                "developerInstructions": None,
+            }
             if self._effort_config():
                 params["config"] = self._effort_config()
             self.request("thread/resume", params, self._resumed)
@@ -526,11 +530,13 @@ class AcpSession(RpcSession):
     def _usage(self, usage: Any) -> None:
         if not isinstance(usage, dict):
             return
+
         def pick(*keys: str) -> int:
             for key in keys:
                 if key in usage:
                     return _int(usage[key])
             return 0
+
         self.sink.replace_usage({self.model or "unknown": [
             pick("inputTokens", "input_tokens"),
             pick("outputTokens", "output_tokens"),
@@ -561,11 +567,16 @@ class AcpSession(RpcSession):
         elif kind == "agent_thought_chunk" and text:
             self.sink.thinking(text)
         elif kind == "tool_call":
-            self._tool_use(str(update.get("title") or update.get("kind") or "tool"),
-                           str(update.get("toolCallId") or ""), update.get("rawInput") or {})
+            self._tool_use(
+                str(update.get("title") or update.get("kind") or "tool"),
+                str(update.get("toolCallId") or ""),
+                update.get("rawInput") or {},
+            )
         elif kind == "tool_call_update" and update.get("status") in ("completed", "failed"):
-            self._tool_result(str(update.get("toolCallId") or ""),
-                              update.get("rawOutput") or update.get("content") or "")
+            self._tool_result(
+                str(update.get("toolCallId") or ""),
+                update.get("rawOutput") or update.get("content") or "",
+            )
         elif kind == "usage_update":
             self._usage(update.get("usage") or update)
 
@@ -667,13 +678,13 @@ class JsonLinesSession(Session):
             elif kind == "result":
                 self._session(obj.get("session_id"))
                 usage = obj.get("usage") or {}
-                self.sink.usage(self.model or "unknown",
-                                _int(usage.get("inputTokens", usage.get("input_tokens"))),
-                                _int(usage.get("outputTokens", usage.get("output_tokens"))),
-                                _int(usage.get("cacheReadTokens",
-                                               usage.get("cache_read_input_tokens"))),
-                                _int(usage.get("cacheWriteTokens",
-                                               usage.get("cache_creation_input_tokens"))))
+                self.sink.usage(
+                    self.model or "unknown",
+                    _int(usage.get("inputTokens", usage.get("input_tokens"))),
+                    _int(usage.get("outputTokens", usage.get("output_tokens"))),
+                    _int(usage.get("cacheReadTokens", usage.get("cache_read_input_tokens"))),
+                    _int(usage.get("cacheWriteTokens", usage.get("cache_creation_input_tokens"))),
+                )
                 if obj.get("is_error"):
                     self.finish(failed=True, error=str(obj.get("result") or "cursor error"))
                 else:
@@ -695,8 +706,12 @@ class JsonLinesSession(Session):
             elif kind == "turn_end":
                 message = obj.get("message") or {}
                 usage = message.get("usage") or {}
-                self.sink.usage(str(message.get("model") or self.model or "unknown"),
-                                _int(usage.get("input")), _int(usage.get("output")),
-                                _int(usage.get("cacheRead")), _int(usage.get("cacheWrite")))
+                self.sink.usage(
+                    str(message.get("model") or self.model or "unknown"),
+                    _int(usage.get("input")),
+                    _int(usage.get("output")),
+                    _int(usage.get("cacheRead")),
+                    _int(usage.get("cacheWrite")),
+                )
             elif kind == "error":
                 self.finish(failed=True, error=str(obj.get("message") or "pi error"))

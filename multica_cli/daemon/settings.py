@@ -118,8 +118,12 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         token=profile.token,
         daemon_id=daemon_id,
         device_name=_pick(
-            flags.get("device_name"), "MULTICA_DEVICE_NAME", cfg, "device_name",
-            socket.gethostname(), "str",
+            flags.get("device_name"),
+            "MULTICA_DEVICE_NAME",
+            cfg,
+            "device_name",
+            socket.gethostname(),
+            "str",
         ),
         runtime_name=_pick(
             flags.get("runtime_name"), "MULTICA_RUNTIME_NAME", cfg, "runtime_name", "", "str"
@@ -128,22 +132,40 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         state_dir=state_dir(profile.name),
         health_port=daemon_health_port(profile.name),
         poll_interval=_pick(
-            flags.get("poll_interval"), "MULTICA_DAEMON_POLL_INTERVAL", cfg, "poll_interval",
-            DEFAULT_POLL_INTERVAL, "duration",
-        ) or DEFAULT_POLL_INTERVAL,
+            flags.get("poll_interval"),
+            "MULTICA_DAEMON_POLL_INTERVAL",
+            cfg,
+            "poll_interval",
+            DEFAULT_POLL_INTERVAL,
+            "duration",
+        )
+        or DEFAULT_POLL_INTERVAL,
         heartbeat_interval=_pick(
-            flags.get("heartbeat_interval"), "MULTICA_DAEMON_HEARTBEAT_INTERVAL", cfg,
-            "heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL, "duration",
-        ) or DEFAULT_HEARTBEAT_INTERVAL,
+            flags.get("heartbeat_interval"),
+            "MULTICA_DAEMON_HEARTBEAT_INTERVAL",
+            cfg,
+            "heartbeat_interval",
+            DEFAULT_HEARTBEAT_INTERVAL,
+            "duration",
+        )
+        or DEFAULT_HEARTBEAT_INTERVAL,
         max_concurrent_tasks=max(
             1,
             _pick(
-                flags.get("max_concurrent_tasks"), "MULTICA_DAEMON_MAX_CONCURRENT_TASKS", cfg,
-                "max_concurrent_tasks", DEFAULT_MAX_CONCURRENT, "int",
+                flags.get("max_concurrent_tasks"),
+                "MULTICA_DAEMON_MAX_CONCURRENT_TASKS",
+                cfg,
+                "max_concurrent_tasks",
+                DEFAULT_MAX_CONCURRENT,
+                "int",
             ),
         ),
         agent_timeout=_pick(
-            flags.get("agent_timeout"), "MULTICA_AGENT_TIMEOUT", cfg, "agent_timeout", 0.0,
+            flags.get("agent_timeout"),
+            "MULTICA_AGENT_TIMEOUT",
+            cfg,
+            "agent_timeout",
+            0.0,
             "duration",
         ),
         idle_watchdog=_pick(
@@ -155,20 +177,25 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         # Not in Multica's surface: knobs that let tests run the protocol on short timers.
         status_poll_interval=_pick(
             None, "MULTICA_DAEMON_STATUS_POLL_INTERVAL", {}, "", STATUS_POLL_INTERVAL, "duration"
-        ) or STATUS_POLL_INTERVAL,
+        )
+        or STATUS_POLL_INTERVAL,
         prepare_lease_interval=_pick(
-            None, "MULTICA_DAEMON_PREPARE_LEASE_INTERVAL", {}, "", PREPARE_LEASE_INTERVAL,
+            None,
+            "MULTICA_DAEMON_PREPARE_LEASE_INTERVAL",
+            {},
+            "",
+            PREPARE_LEASE_INTERVAL,
             "duration",
-        ) or PREPARE_LEASE_INTERVAL,
+        )
+        or PREPARE_LEASE_INTERVAL,
         shutdown_grace=_pick(
             None, "MULTICA_DAEMON_SHUTDOWN_GRACE", {}, "", SHUTDOWN_GRACE, "duration"
         ),
         cancel_grace=_pick(None, "MULTICA_DAEMON_CANCEL_GRACE", {}, "", CANCEL_GRACE, "duration"),
-        report_backoff=_pick(
-            None, "MULTICA_DAEMON_REPORT_BACKOFF", {}, "", 4.0, "duration"
-        ) or 4.0,
+        report_backoff=_pick(None, "MULTICA_DAEMON_REPORT_BACKOFF", {}, "", 4.0, "duration") or 4.0,
         report_backoff_cap=_pick(
             None, "MULTICA_DAEMON_REPORT_BACKOFF_CAP", {}, "", 64.0, "duration"
-        ) or 64.0,
+        )
+        or 64.0,
         launched_by=os.environ.get("MULTICA_LAUNCHED_BY", "").strip(),
     )

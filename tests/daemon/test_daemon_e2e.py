@@ -168,7 +168,8 @@ def test_claude_resume_rejected_starts_a_fresh_session(world):
     )[0]
     runs = [r for r in fake_runs(world.base) if r["task"] == str(second.id)]
     assert [(r["resume"], r.get("rejected", False)) for r in runs] == [
-        (first.session_id, True), ("", False)
+        (first.session_id, True),
+        ("", False),
     ]
     assert second.session_id != first.session_id
     rows = TaskMessage.objects.filter(task=second).order_by("seq")

@@ -113,8 +113,11 @@ def test_skills_and_brief_go_where_the_provider_reads_them(tmp_path):
 
 
 def test_claude_command_line_keeps_protocol_flags(tmp_path):
-    agent = {"model": "opus", "thinking_level": "high",
-             "custom_args": ["--output-format", "text", "--permission-mode=plan", "'--foo'"]}
+    agent = {
+        "model": "opus",
+        "thinking_level": "high",
+        "custom_args": ["--output-format", "text", "--permission-mode=plan", "'--foo'"],
+    }
     argv = providers.command_line(providers.PROVIDERS["claude"], "/bin/claude", agent,
                                   prompt="p", resume="s1", workdir=str(tmp_path))  # fmt: skip
     assert argv[:5] == ["/bin/claude", "-p", "--output-format", "stream-json", "--input-format"]
