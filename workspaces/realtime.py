@@ -2,10 +2,11 @@
 
 ``multica_site.events.publish`` hands committed events to :func:`channel_layer_sink`, which
 
-1. numbers workspace events with a per-workspace, strictly increasing ``seq`` (a PostgreSQL
-   upsert: the database, not Redis, is the source of truth, so a Redis restart shows up in
-   clients as a gap they resync from, never as numbers going backwards);
-2. queues the frame for the process's publisher thread, which sends frames in order.
+1. queues the event for the process's publisher thread, which
+2. numbers workspace events with a per-workspace, strictly increasing ``seq`` (a PostgreSQL
+   upsert per workspace per batch of queued events: the database, not Redis, is the source of
+   truth, so a Redis restart shows up in clients as a gap they resync from, never as numbers
+   going backwards), and sends the frames in order.
 
 Routing (spec §9): workspace events are published once to Redis (``multica:ws:<id>``) and each
 server process's :class:`WorkspaceHub` pushes them to its sockets of that workspace; user-room
@@ -60,8 +61,9 @@ def runtime_group(runtime_id: Any) -> str:
     return f"daemon.runtime.{runtime_id}"
 
 
-def next_seq(workspace_id: str) -> int | None:
-    """Allocate the next event number of a workspace (its own statement, after commit).
+def allocate_seqs(workspace_id: str, count: int = 1) -> int | None:
+    """Reserve the next ``count`` event numbers of a workspace in one statement; returns the
+    last of them (the block is ``last - count + 1 … last``).
 
     ``None`` when the workspace is gone (``workspace:deleted`` is still delivered, unnumbered).
     """
@@ -69,10 +71,10 @@ def next_seq(workspace_id: str) -> int | None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO workspace_event_seq (workspace_id, seq) "
-                "SELECT id, 1 FROM workspace WHERE id = %s "
-                "ON CONFLICT (workspace_id) DO UPDATE SET seq = workspace_event_seq.seq + 1 "
+                "SELECT id, %s FROM workspace WHERE id = %s "
+                "ON CONFLICT (workspace_id) DO UPDATE SET seq = workspace_event_seq.seq + %s "
                 "RETURNING seq",
-                [workspace_id],
+                [count, workspace_id, count],
             )
             row = cursor.fetchone()
     except IntegrityError:  # deleted between the SELECT and the insert
@@ -81,9 +83,21 @@ def next_seq(workspace_id: str) -> int | None:
 
 
 class Publisher:
-    """One thread per process that sends frames in order: workspace frames with one Redis
-    PUBLISH each (read by every server process's :class:`WorkspaceHub`), everything else
-    (user rooms, task rooms, daemon sockets) through the channel layer."""
+    """One thread per process that numbers workspace events and sends frames in order.
+
+    Workspace events are numbered here, off the request thread: the thread drains whatever is
+    queued (up to :attr:`BATCH`) and reserves each workspace's numbers for the whole batch in
+    one statement, so a claim that dispatches eight tasks costs one upsert, not eight. Frames
+    then go out in the order they were queued: workspace frames with one Redis PUBLISH each
+    (read by every server process's :class:`WorkspaceHub`), everything else (user rooms,
+    daemon sockets) through the channel layer. The thread's database connection is closed when
+    it has been idle for ``REALTIME_PUBLISHER_IDLE_CLOSE_SECONDS`` (default :attr:`IDLE_CLOSE`;
+    0 closes it whenever the queue runs empty, as the tests do so that no connection outlives
+    the test database) and when the publisher is closed.
+    """
+
+    BATCH = 256
+    IDLE_CLOSE = 30.0
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
@@ -101,6 +115,10 @@ class Publisher:
         """A pre-encoded frame for every socket of a workspace, on every server process."""
         self._put(("workspace", (workspace_id, text)))
 
+    def workspace_event(self, event: Event) -> None:
+        """A committed workspace event, numbered and encoded by the publisher thread."""
+        self._put(("event", event))
+
     def _put(self, item: tuple[str, Any]) -> None:
         with self._lock:
             self._pending += 1
@@ -116,29 +134,94 @@ class Publisher:
         """Wait until every queued frame has been handed to Redis."""
         return self._idle.wait(timeout)
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued, then stop the thread (it closes its database connection)."""
+        with self._lock:
+            thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._queue.put(None)
+        thread.join(timeout)
+
+    def _take_batch(self) -> tuple[list[tuple[str, Any]], bool]:
+        """Block for one item (closing an idle database connection meanwhile), then drain."""
+        idle = float(getattr(settings, "REALTIME_PUBLISHER_IDLE_CLOSE_SECONDS", self.IDLE_CLOSE))
+        while True:
+            try:
+                first = self._queue.get(timeout=idle) if idle > 0 else self._queue.get_nowait()
+                break
+            except queue.Empty:
+                connection.close()
+                if idle <= 0:
+                    first = self._queue.get()
+                    break
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < self.BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _number(self, batch: list[tuple[str, Any]]) -> dict[int, int | None]:
+        """``id(event) → seq`` for the batch's workspace events: one upsert per workspace."""
+        per_workspace: dict[str, list[Event]] = {}
+        for kind, body in batch:
+            if kind == "event":
+                per_workspace.setdefault(body.workspace_id, []).append(body)
+        seqs: dict[int, int | None] = {}
+        for workspace_id, events in per_workspace.items():
+            try:
+                last = allocate_seqs(workspace_id, len(events))
+            except Exception:  # database down: these frames are lost; clients resync on a gap
+                logger.warning("realtime: numbering events failed", exc_info=True)
+                connection.close()
+                continue
+            for offset, event in enumerate(events):
+                seqs[id(event)] = None if last is None else last - len(events) + 1 + offset
+        return seqs
+
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         layer = get_channel_layer()
         client = redis_sync.Redis.from_url(settings.REDIS_URL, socket_timeout=10)
-        while True:
-            item = self._queue.get()
-            if item is None:
-                break
-            kind, (target, body) = item
-            try:
-                if kind == "workspace":
-                    client.publish(hub_channel(target), body)
-                else:
-                    loop.run_until_complete(layer.group_send(target, body))
-            except Exception:  # Redis down: frames are hints; clients resync on the seq gap
-                logger.warning("realtime: sending to %s failed", target, exc_info=True)
-            finally:
-                with self._lock:
-                    self._pending -= 1
-                    if self._pending == 0:
-                        self._idle.set()
-        loop.close()
+        try:
+            stop = False
+            while not stop:
+                batch, stop = self._take_batch()
+                seqs = self._number(batch) if batch else {}
+                for kind, body in batch:
+                    try:
+                        if kind == "event":
+                            if id(body) in seqs:
+                                for target, message in _event_sends(body, seqs[id(body)]):
+                                    self._deliver(client, loop, layer, target, message)
+                        else:
+                            self._deliver(client, loop, layer, kind, body)
+                    except Exception:  # Redis down: frames are hints; clients resync on gaps
+                        logger.warning("realtime: sending %s failed", kind, exc_info=True)
+                    finally:
+                        with self._lock:
+                            self._pending -= 1
+                            if self._pending == 0:
+                                self._idle.set()
+        finally:
+            connection.close()
+            loop.close()
+
+    @staticmethod
+    def _deliver(client: Any, loop: Any, layer: Any, kind: str, body: Any) -> None:
+        target, payload = body
+        if kind == "workspace":
+            client.publish(hub_channel(target), payload)
+        else:
+            loop.run_until_complete(layer.group_send(target, payload))
 
 
 def hub_channel(workspace_id: Any) -> str:
@@ -236,23 +319,25 @@ def channel_layer_sink(event: Event) -> None:
         for user_id in event.user_ids:
             publisher.send(user_group(user_id), {"type": "event.frame", "text": frame})
         return
-    seq = next_seq(event.workspace_id)
+    publisher.workspace_event(event)
+
+
+def _event_sends(event: Event, seq: int | None) -> list[tuple[str, tuple[str, Any]]]:
+    """What a numbered workspace event sends: its frame to the workspace, and for membership
+    changes a word to the user's own room."""
     frame = frame_for(event, seq)
-    publisher.publish_workspace(event.workspace_id, frame)
+    sends: list[tuple[str, tuple[str, Any]]] = [("workspace", (event.workspace_id, frame))]
     if event.type == "member:added":
         # The added user's other connections (not on this workspace yet) learn about it too.
         for user_id in event.user_ids:
-            publisher.send(
-                user_group(user_id),
-                {"type": "event.frame", "text": frame, "skip_workspace": event.workspace_id},
-            )
+            message = {"type": "event.frame", "text": frame, "skip_workspace": event.workspace_id}
+            sends.append(("group", (user_group(user_id), message)))
     if event.type == "member:removed":
         user_id = event.payload.get("user_id")
         if user_id:
-            publisher.send(
-                user_group(user_id),
-                {"type": "member.revoked", "workspace_id": event.workspace_id},
-            )
+            message = {"type": "member.revoked", "workspace_id": event.workspace_id}
+            sends.append(("group", (user_group(user_id), message)))
+    return sends
 
 
 def send_to_runtime(runtime_id: Any, event_type: str, payload: dict[str, Any]) -> None:

@@ -25,6 +25,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["TEST"] = {"NAME": f"test_multica_{os.getpid()}"}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The realtime publisher thread numbers events on its own connection: never left open idle.
+REALTIME_PUBLISHER_IDLE_CLOSE_SECONDS = 0
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }

@@ -68,6 +68,6 @@ def layer_on_rt_redis(rt_redis, settings):
     old = realtime.publisher
     realtime.publisher = realtime.Publisher()
     yield
-    realtime.publisher.flush()
+    realtime.publisher.close()
     realtime.publisher = old
     channel_layers.backends.clear()
