@@ -380,15 +380,33 @@ class CodexSession(RpcSession):
             self.finish(failed=True, error=f"unsupported codex request {method}")
             self.write(None)
 
-    def _usage(self, usage: Any) -> None:
+    def _numbers(self, usage: Any) -> list[int] | None:
         if not isinstance(usage, dict):
-            return
+            return None
         inp = _int(usage.get("input_tokens", usage.get("inputTokens")))
         cached = _int(usage.get("cached_input_tokens", usage.get("cachedInputTokens")))
         out = _int(usage.get("output_tokens", usage.get("outputTokens")))
         out += _int(usage.get("reasoning_output_tokens", usage.get("reasoningOutputTokens")))
-        self._usage_rows = {self.model or "unknown": [max(0, inp - cached), out, cached, 0]}
-        self.sink.replace_usage(dict(self._usage_rows))
+        # Codex counts cached input inside input: report it uncached, cache reads apart.
+        return [max(0, inp - cached), out, cached, 0]
+
+    def _usage(self, usage: Any) -> None:
+        """A whole-run figure (``turn.usage``) replaces what was summed so far."""
+        numbers = self._numbers(usage)
+        if numbers is not None and any(numbers):
+            self._run_usage = numbers
+            self.sink.replace_usage({self.model or "unknown": list(numbers)})
+
+    def _usage_update(self, token_usage: dict[str, Any]) -> None:
+        """``thread/tokenUsage/updated``: ``last`` is one model response, ``total`` the whole
+        thread (earlier runs included), so this run is the sum of its ``last`` figures."""
+        last = self._numbers(token_usage.get("last"))
+        if last is None:
+            self._usage(token_usage.get("total") or token_usage)
+            return
+        run = getattr(self, "_run_usage", [0, 0, 0, 0])
+        self._run_usage = [a + b for a, b in zip(run, last, strict=True)]
+        self.sink.replace_usage({self.model or "unknown": list(self._run_usage)})
 
     def on_notification(self, method: str, params: dict[str, Any]) -> None:
         thread = params.get("threadId") or (params.get("thread") or {}).get("id")
@@ -400,8 +418,7 @@ class CodexSession(RpcSession):
         elif method in ("item/started", "item/completed"):
             self._item(method == "item/completed", params.get("item") or {})
         elif method == "thread/tokenUsage/updated":
-            usage = params.get("tokenUsage") or {}
-            self._usage(usage.get("total") or usage)
+            self._usage_update(params.get("tokenUsage") or {})
         elif method == "turn/completed":
             turn = params.get("turn") or {}
             self._usage(turn.get("usage") or params.get("usage"))

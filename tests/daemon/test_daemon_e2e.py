@@ -150,6 +150,9 @@ def test_codex_task_and_follow_up_resumes_the_thread(world):
     runs = [r for r in fake_runs(world.base) if r["provider"] == "codex"]
     assert [r["resume"] for r in runs] == ["", first.session_id]
     assert runs[1]["codex_home"].endswith("/codex-home")
+    # The thread's running total includes the first turn; this task is charged only its own.
+    (usage,) = TaskUsage.objects.filter(task_id=second.id)
+    assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens) == (1000, 350, 200)
 
 
 def test_claude_resume_rejected_starts_a_fresh_session(world):
@@ -328,3 +331,28 @@ def test_idle_watchdog_and_provider_errors_fail_the_task(world):
     failed = wait_for(lambda: ended(b["id"], "failed"), timeout=30, what="provider error")
     assert failed.failure_reason == "agent_error.provider_capacity_or_rate_limit"
     assert "429 rate limit" in failed.error
+
+
+def test_a_runtime_deleted_on_the_server_is_registered_again(world):
+    from runtimes.models import AgentRuntime
+
+    d = world.daemon().start()
+    old = runtime_id(world.workspace, "claude")
+    AgentRuntime.objects.filter(pk=old).delete()  # e.g. the runtime GC removed the row
+    fresh = wait_for(
+        lambda: AgentRuntime.objects.filter(
+            workspace=world.workspace, provider="claude", status="online"
+        ).first(),
+        timeout=20,
+        what="re-registered runtime",
+    )
+    assert str(fresh.pk) != old
+    wait_for(
+        lambda: str(fresh.pk) in d.health()["workspaces"][0]["runtimes"],
+        timeout=10,
+        what="daemon hosts the new runtime",
+    )
+    # …and it takes work on it.
+    agent = world.board.agent(str(fresh.pk), "Phoenix")
+    issue = world.board.issue("After the flap", agent["id"])
+    wait_for(lambda: ended(issue["id"]), what="task on the new runtime")
