@@ -34,6 +34,7 @@ class DaemonApi:
             capabilities=CAPABILITIES,
         )
         self.server_url = self.client.server_url
+        self.legacy_claim = False
 
     def close(self) -> None:
         self.client.close()
@@ -96,9 +97,25 @@ class DaemonApi:
         return out
 
     def claim(self, daemon_id: str, runtime_ids: list[str], max_tasks: int) -> list[dict]:
+        """The batch claim; a server without it (404) is asked per runtime (legacy route)."""
         body = {"daemon_id": daemon_id, "runtime_ids": runtime_ids, "max_tasks": max_tasks}
-        got = self.call("POST", "/api/daemon/tasks/claim", body, timeout=CLAIM_TIMEOUT) or {}
-        return [t for t in got.get("tasks") or [] if isinstance(t, dict)]
+        if not self.legacy_claim:
+            try:
+                got = self.call("POST", "/api/daemon/tasks/claim", body, timeout=CLAIM_TIMEOUT)
+                return [t for t in (got or {}).get("tasks") or [] if isinstance(t, dict)]
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                self.legacy_claim = True
+        out: list[dict] = []
+        for rid in runtime_ids:
+            if len(out) >= max_tasks:
+                break
+            path = f"/api/daemon/runtimes/{rid}/tasks/claim"
+            got = self.call("POST", path, {}, timeout=CLAIM_TIMEOUT) or {}
+            if isinstance(got.get("task"), dict):
+                out.append(got["task"])
+        return out
 
     # --- one task ------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ slot-before-claim loop, and graceful shutdown."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ log = logging.getLogger("multica.daemon")
 WS_MAX_BACKOFF = 30.0
 WS_SILENCE = 60.0
 REDISCOVER_EVERY = 120.0
+TOKEN_RENEW_EVERY = 72 * 3600.0
 
 
 class DaemonError(Exception):
@@ -93,6 +93,7 @@ class Daemon:
         self.started = time.monotonic()
         self.health: ThreadingHTTPServer | None = None
         self.runtime_version = 0
+        self.renewed_at = time.monotonic()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -119,8 +120,7 @@ class Daemon:
         settings.running_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         for leftover in settings.running_dir.glob("*.json"):
             kill_leftover(leftover)
-        with contextlib.suppress(ApiError):
-            self.api.call("POST", "/api/tokens/current/renew", {}, timeout=15)
+        self._renew_token()
         left = self.outbox.flush(force=True)
         if left:
             log.warning("%d terminal reports still pending; retrying in the background", left)
@@ -142,6 +142,14 @@ class Daemon:
         ):
             threading.Thread(target=self._guard, args=(target, name), name=name,
                              daemon=True).start()  # fmt: skip
+
+    def _renew_token(self) -> None:
+        self.renewed_at = time.monotonic()
+        try:
+            self.api.call("POST", "/api/tokens/current/renew", {}, timeout=15)
+        except ApiError as exc:
+            if exc.status == 401:
+                log.warning("the server refused this daemon's token: run `multica login` again")
 
     def _guard(self, target: Any, name: str) -> None:
         """Background loops survive their own bugs: log and restart after a pause."""
@@ -269,6 +277,8 @@ class Daemon:
             self.sync_wake.clear()
             if self.halt.is_set():
                 return
+            if time.monotonic() - self.renewed_at > TOKEN_RENEW_EVERY:
+                self._renew_token()
             if time.monotonic() - last_discover > REDISCOVER_EVERY:
                 last_discover = time.monotonic()
                 if self._discover():

@@ -430,9 +430,10 @@ class TaskRun:
             sessions_dir.mkdir(parents=True, exist_ok=True)
             resume = str(sessions_dir / time.strftime("%Y%m%dT%H%M%SZ.jsonl", time.gmtime()))
             Path(resume).touch()
+        mcp_path = self._mcp_config_file() if provider.key == "claude" else None
         argv = command_line(provider, self.detected.path, self.task.get("agent") or {},
                             prompt=prompt, resume=resume or None,
-                            workdir=str(self.env.workdir))  # fmt: skip
+                            workdir=str(self.env.workdir), mcp_config_path=mcp_path)  # fmt: skip
         events = Events(self, batcher)
         try:
             proc = subprocess.Popen(  # noqa: S603 - the provider CLI detected on PATH
@@ -547,6 +548,18 @@ class TaskRun:
                 else ("agent_error.process_failure")
             )
         return Outcome("failed", error=error, reason=reason, session_id=sid)
+
+    def _mcp_config_file(self) -> str | None:
+        """A managed ``mcp_config`` (any object, even ``{}``) is written to a private file for
+        ``--strict-mcp-config --mcp-config``; absent or null inherits the CLI's own config."""
+        config = (self.task.get("agent") or {}).get("mcp_config")
+        if not isinstance(config, dict) or self.env is None:
+            return None
+        if "mcpServers" not in config:
+            config = {"mcpServers": config}
+        path = self.env.tmpdir / "multica-mcp" / "mcp-config.json"
+        write_private(path, config)
+        return str(path)
 
     def _poll_status(self) -> None:
         try:

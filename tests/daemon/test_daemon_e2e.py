@@ -63,6 +63,7 @@ def test_claude_task_runs_streams_and_reports(world):
         runtime_id(world.workspace, "claude"), "Claudia", instructions="Be brief.",
         custom_env={"FAKE_MODE": "cli", "FAKE_CUSTOM": "yes", "HOME": "/leak",
                     "MULTICA_TOKEN": "mul_not_this_one"},
+        mcp_config={"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--stdio"]}}},
     )  # fmt: skip
     issue = world.board.issue("Fix the login page", agent["id"])
 
@@ -95,6 +96,8 @@ def test_claude_task_runs_streams_and_reports(world):
     assert run["workspace"] == str(world.workspace.id)
     assert run["custom"] == "yes"
     assert run["blocked_leak"] is False
+    assert "--strict-mcp-config" in run["argv"]
+    assert run["mcp"] == {"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--stdio"]}}}
     assert "--permission-mode" in run["argv"]
     assert "bypassPermissions" in run["argv"]
     workdir = run["cwd"]

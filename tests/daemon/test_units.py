@@ -183,3 +183,86 @@ def test_daemon_package_does_not_import_django():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     assert subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2]
                           ).returncode == 0  # fmt: skip
+
+
+def rpc(req_id: int, result: Any) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": req_id, "result": result})
+
+
+def test_acp_session_handshake_prompt_and_permission():
+    sink, written = Recorder(), []
+    s = sessions.AcpSession(sink, written.append, prompt="go", model="", workdir="/w")
+    s.begin()
+    s.on_line(rpc(1, {"protocolVersion": 1}))
+    s.on_line(rpc(2, {"sessionId": "sess-1"}))
+    sent = [json.loads(w) for w in written if w]
+    assert [m["method"] for m in sent] == ["initialize", "session/new", "session/prompt"]
+    assert sent[2]["params"]["sessionId"] == "sess-1"
+    update = {"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "sess-1"}}
+    for u in (
+        {"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": "hm"}},
+        {"sessionUpdate": "tool_call", "toolCallId": "t1", "title": "Read", "rawInput": {}},
+        {"sessionUpdate": "tool_call_update", "toolCallId": "t1", "status": "completed",
+         "rawOutput": "file"},
+        {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "Done."}},
+    ):  # fmt: skip
+        s.on_line(json.dumps({**update, "params": {"sessionId": "sess-1", "update": u}}))
+    s.on_line(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 77,
+                "method": "session/request_permission",
+                "params": {
+                    "options": [
+                        {"optionId": "no", "kind": "reject_once"},
+                        {"optionId": "yes", "kind": "allow_once"},
+                    ]
+                },
+            }
+        )
+    )
+    assert json.loads(written[-1])["result"]["outcome"] == {"outcome": "selected",
+                                                            "optionId": "yes"}  # fmt: skip
+    s.on_line(rpc(3, {"stopReason": "end_turn", "usage": {"inputTokens": 7, "outputTokens": 2,
+                                                          "cachedReadTokens": 5}}))  # fmt: skip
+    assert (s.done, s.failed, s.output) == (True, False, "Done.")
+    assert [e[0] for e in sink.events] == ["session", "thinking", "tool_use", "tool_result", "text"]
+    assert sink.usage_rows == {"unknown": [7, 2, 5, 0]}
+
+
+@pytest.mark.parametrize(
+    ("provider", "lines", "output", "usage"),
+    [
+        ("opencode", [
+            {"type": "text", "sessionID": "s", "part": {"text": "hi"}},
+            {"type": "tool_use", "part": {"tool": "bash", "callID": "c", "state": {
+                "status": "completed", "input": {"command": "ls"}, "output": "x"}}},
+            {"type": "step_finish", "part": {"tokens": {"input": 10, "output": 3, "reasoning": 1,
+                                                        "cache": {"read": 4, "write": 2}}}},
+        ], "hi", [10, 4, 4, 2]),
+        ("copilot", [
+            {"type": "session.start", "data": {"sessionId": "s"}},
+            {"type": "assistant.message", "data": {"content": "yo", "toolRequests": []}},
+            {"type": "assistant.usage", "data": {"model": "m", "inputTokens": 1,
+                                                 "outputTokens": 2, "cacheReadTokens": 3}},
+            {"type": "result", "sessionId": "s", "exitCode": 0},
+        ], "yo", [1, 2, 3, 0]),
+        ("pi", [
+            {"type": "message_update", "assistantMessageEvent": {"type": "text_delta",
+                                                                 "delta": "ok"}},
+            {"type": "turn_end", "message": {"model": "m", "usage": {"input": 5, "output": 6,
+                                                                     "cacheRead": 7}}},
+        ], "ok", [5, 6, 7, 0]),
+    ],
+)  # fmt: skip
+def test_json_lines_providers(provider, lines, output, usage):
+    sink = Recorder()
+    s = sessions.JsonLinesSession(sink, lambda _line: None, prompt="p", model="",
+                                  provider=provider)  # fmt: skip
+    for line in lines:
+        s.on_line(json.dumps(line))
+    s.stream_ended()
+    assert s.output == output
+    assert not s.failed
+    assert next(iter(sink.usage_rows.values())) == usage
