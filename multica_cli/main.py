@@ -83,7 +83,20 @@ def split_global_flags(argv: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
     return rest, found
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Top-level commands registered by a module of another name.
+COMMAND_OWNERS = {"login": "auth"}
+
+
+def modules_for(argv: Sequence[str]) -> list[str]:
+    """Only the module of the command being run (fast start); every module for help."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None:
+        return COMMAND_MODULES
+    name = COMMAND_OWNERS.get(command, command)
+    return [name] if name in COMMAND_MODULES else COMMAND_MODULES
+
+
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="multica",
         description="Multica from the command line: issues, agents, skills, runtimes, the daemon.",
@@ -100,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", choices=OUTPUT_FORMATS, help="output format")
     parser.add_argument("--version", action="version", version=f"multica {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if modules is None else modules:
         module_name = f"multica_cli.commands.{name}"
         try:
             module = importlib.import_module(module_name)
@@ -129,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.basicConfig(
                 level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s"
             )
-        parser = build_parser()
+        parser = build_parser(modules_for(rest))
         args = parser.parse_args(rest)
         for dest, value in found.items():
             setattr(args, dest, value)

@@ -76,3 +76,12 @@ def test_global_flags_anywhere():
     )
     assert rest == ["issue", "get", "CLI-1", "--", "--x"]
     assert found == {"output": "json", "workspace_id": "w1", "debug": True}
+
+
+def test_only_the_running_command_module_is_imported():
+    from multica_cli.main import COMMAND_MODULES, modules_for
+
+    assert modules_for(["issue", "list"]) == ["issue"]
+    assert modules_for(["login", "--token", "x"]) == ["auth"]
+    assert modules_for(["--help"]) == COMMAND_MODULES
+    assert modules_for(["nonsense"]) == COMMAND_MODULES
