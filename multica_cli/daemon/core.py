@@ -94,6 +94,7 @@ class Daemon:
         self.health: ThreadingHTTPServer | None = None
         self.runtime_version = 0
         self.renewed_at = time.monotonic()
+        self.loops: list[threading.Thread] = []
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -140,8 +141,10 @@ class Daemon:
             (self._heartbeat_loop, "heartbeat"),
             (self._ws_loop, "ws"),
         ):
-            threading.Thread(target=self._guard, args=(target, name), name=name,
-                             daemon=True).start()  # fmt: skip
+            loop = threading.Thread(target=self._guard, args=(target, name), name=name,
+                                    daemon=True)  # fmt: skip
+            loop.start()
+            self.loops.append(loop)
 
     def _renew_token(self) -> None:
         self.renewed_at = time.monotonic()
@@ -173,6 +176,10 @@ class Daemon:
             run.interrupt("shutdown")
         for thread in list(self.run_threads.values()):
             thread.join(self.settings.cancel_grace + 15)
+        # Background loops end first: no heartbeat may land after the deregister below.
+        self.halt.set()
+        for loop in self.loops:
+            loop.join(5)
         self.outbox.flush(force=True)
         with self.lock:
             rids = list(self.runtimes)
@@ -181,7 +188,6 @@ class Daemon:
                 self.api.deregister(rids)
             except ApiError as exc:
                 log.warning("deregister failed: %s", exc)
-        self.halt.set()
         if self.health is not None:
             self.health.shutdown()
             self.health.server_close()
