@@ -370,6 +370,9 @@
       list.sortable = Sortable.create(list, {
         group: "board",
         animation: 120,
+        forceFallback: true, // pointer events: the same path for mouse, touch and tests
+        delayOnTouchOnly: true,
+        delay: 150,
         filter: "select, button",
         preventOnFilter: false,
         onStart: () => { dragging = true; },
