@@ -133,22 +133,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_comment_delete)
 
 
-ISSUE_FIELDS = [
-    ("Key", "identifier"),
-    ("ID", "id"),
-    ("Title", "title"),
-    ("Status", "status"),
-    ("Priority", "priority"),
-    ("Assignee", lambda i: f"{i.get('assignee_type')}:{i.get('assignee_id')}"
-        if i.get("assignee_id") else ""),
-    ("Parent", "parent_issue_id"),
-    ("Project", "project_id"),
-    ("Start date", lambda i: date_only(i.get("start_date"))),
-    ("Due date", lambda i: date_only(i.get("due_date"))),
-    ("Created", "created_at"),
-    ("Updated", "updated_at"),
-    ("Description", "description"),
-]  # fmt: skip
+def issue_fields(actors: Actors) -> list[Any]:
+    """Key/value lines for one issue in table output (names fetched only when printed)."""
+    return [
+        ("Key", "identifier"),
+        ("ID", "id"),
+        ("Title", "title"),
+        ("Status", "status"),
+        ("Priority", "priority"),
+        ("Assignee", lambda i: actors.name(i.get("assignee_type"), i.get("assignee_id"))),
+        ("Parent", "parent_issue_id"),
+        ("Project", "project_id"),
+        ("Start date", lambda i: date_only(i.get("start_date"))),
+        ("Due date", lambda i: date_only(i.get("due_date"))),
+        ("Created", "created_at"),
+        ("Updated", "updated_at"),
+        ("Description", "description"),
+    ]
 
 
 def _metadata_filter(values: list[str]) -> str:
@@ -218,7 +219,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_get(ctx: Context, args: argparse.Namespace) -> None:
     issue = ctx.client().get(f"/api/issues/{resolve_issue_ref(args.id)}")
-    emit(issue, ctx.output, fields=ISSUE_FIELDS)
+    emit(issue, ctx.output, fields=issue_fields(Actors(ctx.client())))
 
 
 def _assignee_body(ctx: Context, args: argparse.Namespace, body: dict[str, Any]) -> None:
@@ -254,7 +255,7 @@ def cmd_create(ctx: Context, args: argparse.Namespace) -> None:
     _assignee_body(ctx, args, body)
     issue = client.post("/api/issues", json=body)
     info(f"Issue {issue_key(issue)} created.")
-    emit(issue, ctx.output, fields=ISSUE_FIELDS)
+    emit(issue, ctx.output, fields=issue_fields(Actors(ctx.client())))
 
 
 def _issue_uuid(ctx: Context, ref: str) -> str:
@@ -298,7 +299,7 @@ def cmd_update(ctx: Context, args: argparse.Namespace) -> None:
         body["suppress_run"] = True
     issue = client.put(f"/api/issues/{ref}", json=body)
     info(f"Issue {issue_key(issue)} updated.")
-    emit(issue, ctx.output, fields=ISSUE_FIELDS)
+    emit(issue, ctx.output, fields=issue_fields(Actors(ctx.client())))
 
 
 def cmd_assign(ctx: Context, args: argparse.Namespace) -> None:

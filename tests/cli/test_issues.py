@@ -56,6 +56,7 @@ def test_issue_lifecycle(owner_cli, seed, tmp_path):
     cli.run("issue", "assign", key, "--to", "cli-owner@example.com").ok()
     assert cli.run("issue", "get", key).json()["assignee_id"] == seed.owner_id
     cli.run("issue", "assign", key, "--to-id", seed.member_id).ok()
+    assert "Mike Member" in cli.run("issue", "get", key, "--output", "table").ok().stdout
     cli.run("issue", "assign", key, "--to", "nobody-like-this").fails(4)
     cli.run("issue", "assign", key).fails(5)
     unassigned = cli.run("issue", "assign", key, "--unassign").ok().json()
