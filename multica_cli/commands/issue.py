@@ -105,6 +105,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--include-closed", action="store_true", help="include done and cancelled")
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("children", help="sub-issues of an issue (default output: table)")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.set_defaults(func=cmd_children)
+
+    p = sub.add_parser("runs", help="agent runs of an issue (default output: table)")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("run-messages", help="a run's transcript (default output: json)")
+    p.add_argument("task_id", help="task UUID")
+    p.add_argument("--since", type=int, help="only messages after this sequence number")
+    p.set_defaults(func=cmd_run_messages)
+
+    p = sub.add_parser("rerun", help="run the issue's agent again (default output: json)")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.add_argument("--task-id", help="the run to repeat (default: the latest)")
+    p.set_defaults(func=cmd_rerun)
+
+    p = sub.add_parser("cancel-task", help="cancel a queued or running agent task")
+    p.add_argument("task_id", help="task UUID")
+    p.set_defaults(func=cmd_cancel_task)
+
     comment = sub.add_parser("comment", help="comments on an issue")
     csub = comment.add_subparsers(dest="comment_command", metavar="<subcommand>", required=True)
     p = csub.add_parser("list", help="list comments (default output: table)")
@@ -466,3 +488,53 @@ def cmd_comment_add(ctx: Context, args: argparse.Namespace) -> None:
 def cmd_comment_delete(ctx: Context, args: argparse.Namespace) -> None:
     ctx.client().delete(f"/api/comments/{args.comment_id}")
     info(f"Comment {args.comment_id} deleted.")
+
+
+TASK_COLUMNS = [
+    ("ID", "id"),
+    ("Agent", "agent_id"),
+    ("Kind", "kind"),
+    ("Status", "status"),
+    ("Attempt", "attempt"),
+    ("Created", "created_at"),
+    ("Error", "error"),
+]
+
+
+def cmd_children(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    result = client.get(f"/api/issues/{resolve_issue_ref(args.id)}/children")
+    issues = result.get("issues") or []
+    emit(result, ctx.output, default="table", rows=issues,
+         columns=[("Key", issue_key), ("Title", "title"), ("Status", "status"),
+                  ("Stage", "stage")])  # fmt: skip
+
+
+def cmd_runs(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    runs = client.get(f"/api/issues/{resolve_issue_ref(args.id)}/task-runs") or []
+    actors = Actors(client)
+    columns = [(t, g) if t != "Agent" else (t, lambda r: actors.name("agent", r.get("agent_id")))
+               for t, g in TASK_COLUMNS]  # fmt: skip
+    emit(runs, ctx.output, default="table", columns=columns)
+
+
+def cmd_run_messages(ctx: Context, args: argparse.Namespace) -> None:
+    params = {"since": args.since} if args.since is not None else None
+    messages = ctx.client().get(f"/api/tasks/{args.task_id}/messages", params=params) or []
+    emit(messages, ctx.output,
+         columns=[("Seq", "seq"), ("Type", "type"), ("Tool", "tool"),
+                  ("Content", lambda m: m.get("content") or m.get("output") or "")])  # fmt: skip
+
+
+def cmd_rerun(ctx: Context, args: argparse.Namespace) -> None:
+    body = {"task_id": args.task_id} if args.task_id else {}
+    task = ctx.client().post(f"/api/issues/{resolve_issue_ref(args.id)}/rerun", json=body)
+    info(f"Rerun queued: task {task.get('id')}.")
+    emit(task, ctx.output, fields=TASK_COLUMNS)
+
+
+def cmd_cancel_task(ctx: Context, args: argparse.Namespace) -> None:
+    task = ctx.client().post(f"/api/tasks/{args.task_id}/cancel")
+    info(f"Task {args.task_id} is {task.get('status')}.")
+    emit(task, ctx.output, fields=TASK_COLUMNS)

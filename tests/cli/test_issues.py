@@ -117,6 +117,18 @@ def test_comments(owner_cli, member_cli, seed):
     owner_cli.run("issue", "comment", "list", f"{seed.issue_prefix}-404").fails(4)
 
 
+def test_sub_issues(owner_cli):
+    parent = owner_cli.run("issue", "create", "--title", "Epic").ok().json()
+    child = owner_cli.run("issue", "create", "--title", "Part one", "--parent",
+                          parent["identifier"]).ok().json()  # fmt: skip
+    assert child["parent_issue_id"] == parent["id"]
+    children = owner_cli.run("issue", "children", parent["identifier"], "--output", "json")
+    assert [i["id"] for i in children.ok().json()["issues"]] == [child["id"]]
+    assert "Part one" in owner_cli.run("issue", "children", parent["identifier"]).ok().stdout
+    detached = owner_cli.run("issue", "update", child["identifier"], "--parent", "").ok().json()
+    assert detached["parent_issue_id"] is None
+
+
 def test_issue_of_another_workspace_is_not_found(owner_cli, seed):
     key = owner_cli.run("issue", "create", "--title", "Mine").ok().json()["identifier"]
     other = owner_cli.run("--workspace-id", seed.other_workspace_id, "issue", "get", key)

@@ -60,3 +60,29 @@ def test_debug_logs_requests_without_secrets(owner_cli, seed):
     assert "/api/issues" in result.stderr
     assert seed.owner_token not in result.stderr
     assert seed.owner_token not in result.stdout
+
+
+def test_issue_runs_messages_cancel_and_rerun(owner_cli, seed):
+    from agents.models import Agent, AgentTask
+
+    agent_id = owner_cli.run("agent", "create", "--name", "Runner", "--runtime-id",
+                             seed.runtime_id).ok().json()["id"]  # fmt: skip
+    issue = owner_cli.run("issue", "create", "--title", "Run me").ok().json()
+    key = issue["identifier"]
+    owner_cli.run("issue", "assign", key, "--to-id", agent_id, "--no-start").ok()
+    agent = Agent.objects.defer("custom_env").get(id=agent_id)
+    task = AgentTask.objects.create(
+        workspace_id=agent.workspace_id, agent=agent, issue_id=issue["id"],
+        runtime_id=agent.runtime_id, status=AgentTask.Status.QUEUED,
+    )  # fmt: skip
+    runs = owner_cli.run("issue", "runs", key, "--output", "json").ok().json()
+    assert [r["id"] for r in runs] == [str(task.id)]
+    table = owner_cli.run("issue", "runs", key).ok().stdout
+    assert "Runner" in table
+    assert owner_cli.run("issue", "run-messages", str(task.id)).ok().json() == []
+    cancelled = owner_cli.run("issue", "cancel-task", str(task.id), "--output", "json").ok()
+    assert cancelled.json()["status"] == "cancelled"
+    rerun = owner_cli.run("issue", "rerun", key).ok().json()
+    assert rerun["id"] != str(task.id)
+    assert rerun["status"] == "queued"
+    owner_cli.run("issue", "cancel-task", "00000000-0000-0000-0000-000000000000").fails(4)
