@@ -178,6 +178,8 @@ class Daemon:
             thread.join(self.settings.cancel_grace + 15)
         # Background loops end first: no heartbeat may land after the deregister below.
         self.halt.set()
+        self.sync_wake.set()
+        self.outbox.wake()
         for loop in self.loops:
             loop.join(5)
         self.outbox.flush(force=True)

@@ -147,6 +147,9 @@ class Outbox:
                 left += 1
         return left
 
+    def wake(self) -> None:
+        self._wake.set()
+
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.flush()
