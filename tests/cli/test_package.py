@@ -85,3 +85,38 @@ def test_only_the_running_command_module_is_imported():
     assert modules_for(["login", "--token", "x"]) == ["auth"]
     assert modules_for(["--help"]) == COMMAND_MODULES
     assert modules_for(["nonsense"]) == COMMAND_MODULES
+
+
+def test_profiles_precedence_and_atomic_private_files(tmp_path, monkeypatch):
+    import stat
+
+    from multica_cli import config
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("MULTICA_TASK_CONFIG_ROOT", "MULTICA_SERVER_URL", "MULTICA_WORKSPACE_ID",
+                 "MULTICA_TOKEN", "MULTICA_APP_URL", "FRONTEND_ORIGIN"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    profile = config.Profile("work", "http://a.test", "http://app.test", "mul_x", "ws-1",
+                             {"device_name": "box"})  # fmt: skip
+    config.save_profile(profile)
+    path = tmp_path / ".multica" / "profiles" / "work" / "config.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.state_dir("work").stat().st_mode) == 0o700
+    assert list(path.parent.glob("*.tmp")) == []
+    loaded = config.load_profile("work")
+    assert (loaded.server_url, loaded.app_url, loaded.token, loaded.workspace_id) == (
+        "http://a.test", "http://app.test", "mul_x", "ws-1",
+    )  # fmt: skip
+    assert loaded.data["device_name"] == "box"
+    monkeypatch.setenv("MULTICA_SERVER_URL", "http://env.test")
+    monkeypatch.setenv("MULTICA_WORKSPACE_ID", "ws-env")
+    monkeypatch.setenv("MULTICA_TOKEN", "mul_env")
+    assert config.load_profile("work").server_url == "http://env.test"
+    flagged = config.load_profile("work", server_url="http://flag.test", workspace_id="ws-flag")
+    assert (flagged.server_url, flagged.workspace_id, flagged.token) == (
+        "http://flag.test", "ws-flag", "mul_env",
+    )  # fmt: skip
+    assert config.load_profile(None).server_url == "http://env.test"  # default profile: env only
+    monkeypatch.setenv("MULTICA_TASK_CONFIG_ROOT", str(tmp_path / "task"))
+    assert config.config_root() == tmp_path / "task"
+    assert config.state_dir("p") == tmp_path / "task" / "profiles" / "p"
