@@ -185,6 +185,16 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     shot(page, screenshots, "board")
     shot(bob_page, screenshots, "board-second-member")
 
+    # Bob's socket drops; what happens meanwhile shows up once it reconnects (resync).
+    bob_page.evaluate("window.multicaRealtime.stop()")
+    page.fill("#quick-title", "Gamma")
+    page.click(".quick-create button[type=submit]")
+    page.locator("#board .issue-card", has_text="Gamma").wait_for()
+    page.wait_for_timeout(500)
+    assert bob_page.locator("#board .issue-card", has_text="Gamma").count() == 0
+    bob_page.evaluate("window.multicaRealtime.start()")
+    bob_page.locator("#board .issue-card", has_text="Gamma").wait_for()
+
     # 5. A runtime connects (daemon token, register + heartbeat); Alice creates an agent on it.
     api = httpx.Client(base_url=server.url, timeout=15)
     from workspaces.tokens import issue_jwt
@@ -214,6 +224,21 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     page.click(".agent-form button[type=submit]")
     page.wait_for_url(re.compile(r"/agents/[0-9a-f-]{36}$"))
     page.get_by_role("heading", name="Robo").wait_for()
+    agent_url = page.url
+
+    # A skill, created from the skills page and bound to the agent.
+    page.goto(f"{base}/skills")
+    page.fill("#sk-name", "deploy")
+    page.fill("#sk-desc", "Ship to production")
+    page.fill("#sk-content", "# Deploy\nRun `make deploy`.")
+    page.click("form[data-api='POST /api/skills'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/skills/[0-9a-f-]{36}$"))
+    page.locator(".markdown code", has_text="make deploy").wait_for()
+    shot(page, screenshots, "skill-detail")
+    page.goto(agent_url)
+    page.check("#agent-skills input[name=skill_ids]")
+    page.click("#agent-skills button[type=submit]")
+    page.locator("#agent-status", has_text="1 skill(s)").wait_for()
     shot(page, screenshots, "agent-detail")
 
     # 6. Assign ROCK-1 to the agent from the issue page: a run is queued.
@@ -273,6 +298,12 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     page.wait_for_function("document.querySelector('#prop-status').value === 'done'")
     shot(page, screenshots, "issue-run-completed")
 
+    # Rerun queues a fresh run; cancelling it ends it.
+    page.get_by_role("button", name="Rerun").click()
+    page.locator("#run-panel [data-run-status]", has_text="queued").wait_for()
+    page.get_by_role("button", name="Cancel run").click()
+    page.locator("#run-panel [data-run-status]", has_text="cancelled").wait_for()
+
     # 8. The tokens show on the usage page once the hourly rollup has run (the periodic job,
     # run here as it would be after its 5-minute safety lag).
     from datetime import timedelta
@@ -305,6 +336,15 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     page.click(".comment-form button[type=submit]")
     page.locator("#timeline .mention").first.wait_for()
     bob_page.locator("#nav-inbox [data-unread-count]").wait_for()  # live, no reload
+
+    # A personal access token is shown once, then listed by its prefix.
+    page.goto(f"{base}/tokens")
+    page.fill("#tok-name", "laptop CLI")
+    page.click("form[data-api='POST /api/tokens'] button[type=submit]")
+    raw = page.locator("[data-new-token] code")
+    raw.wait_for()
+    assert raw.inner_text().startswith("mul_")
+    page.locator("#token-list td", has_text="laptop CLI").wait_for()
 
     # 10. Screenshots of every page at desktop and phone width.
     agent_href = page.evaluate(
