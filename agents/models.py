@@ -197,6 +197,16 @@ class AgentTask(models.Model):
                 "runtime", models.F("priority").desc(), "created_at",
                 condition=Q(status="queued"), name="task_claim_queue",
             ),
+            # Lost claim responses (redelivery) and the sweeper's dispatch timeout.
+            models.Index(
+                "runtime", "dispatched_at",
+                condition=Q(status="dispatched", started_at__isnull=True),
+                name="task_dispatched_unstarted",
+            ),
+            # Deferred tasks coming due on a claimer's runtimes.
+            models.Index(
+                "runtime", "fire_at", condition=Q(status="deferred"), name="task_deferred_due"
+            ),
             models.Index(fields=["workspace", "-created_at"], name="task_ws_created"),
             models.Index(fields=["agent", "status"], name="task_agent_status"),
             models.Index(fields=["issue", "-created_at"], name="task_issue_created"),

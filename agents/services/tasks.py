@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -96,6 +96,25 @@ def agent_status_reconcile(*, agent_id: Any) -> str | None:
         return None
     publish(AGENT_STATUS, {"agent": agent_status_partial(agent)}, workspace_id=agent.workspace_id)
     return desired
+
+
+def agents_mark_working(agent_ids: Iterable[Any]) -> None:
+    """Agents that were just handed a dispatched task are ``working`` — what
+    :func:`agent_status_reconcile` concludes for each, in one UPDATE; ``agent:status`` goes out
+    for those whose status changed."""
+    ids = list(dict.fromkeys(agent_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE agent SET status = %s, updated_at = %s WHERE id = ANY(%s) AND status <> %s"
+            " RETURNING id",
+            [Agent.Status.WORKING, timezone.now(), ids, Agent.Status.WORKING],
+        )
+        changed = [row[0] for row in cursor.fetchall()]
+    for agent in Agent.objects.filter(pk__in=changed):
+        payload = {"agent": agent_status_partial(agent)}
+        publish(AGENT_STATUS, payload, workspace_id=agent.workspace_id)
 
 
 # --- cancel -----------------------------------------------------------------------------------

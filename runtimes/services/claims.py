@@ -22,14 +22,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from agents.models import Agent, AgentSkill, AgentTask
-from agents.services.tasks import agent_status_reconcile, task_event_publish
+from agents.models import Agent, AgentTask
+from agents.services.tasks import agents_mark_working, task_event_publish
 from agents.task_wire import task_kind, task_wire
-from issues.models import Comment, IssueStatus
+from issues.models import Comment
+from multica_site.db import columns_of, models_from_rows, prepared_cursor
 from multica_site.errors import NotFound, PermissionDenied, ValidationError
 from runtimes.models import AgentRuntime, TaskToken
 from skills.models import Skill
@@ -154,6 +155,14 @@ def _token_user_id(task: AgentTask, runtime: AgentRuntime | None, agent: Agent) 
     )
 
 
+_MINT_TOKENS_SQL = """
+INSERT INTO task_token
+  (id, token_hash, task_id, lease_epoch, agent_id, workspace_id, user_id, expires_at, created_at)
+SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::int[], %s::uuid[], %s::uuid[],
+                     %s::uuid[], %s::timestamptz[], %s::timestamptz[])
+"""
+
+
 def task_tokens_mint(
     leases: list[tuple[AgentTask, AgentRuntime | None, Agent]],
 ) -> list[str]:
@@ -164,23 +173,28 @@ def task_tokens_mint(
     reclaimed = [task.pk for task, _, _ in leases if task.lease_epoch > 1]
     if reclaimed:  # a reclaim: the previous attempt's token dies here
         TaskToken.objects.filter(task_id__in=reclaimed).delete()
-    expires_at = timezone.now() + task_token_ttl()
-    raws, rows = [], []
+    now = timezone.now()
+    expires_at = now + task_token_ttl()
+    raws: list[str] = []
+    columns: list[list[Any]] = [[] for _ in range(9)]
     for task, runtime, agent in leases:
         raw = tokens.mint_token(tokens.TASK_TOKEN_PREFIX)
         raws.append(raw)
-        rows.append(
-            TaskToken(
-                token_hash=tokens.hash_token(raw),
-                task_id=task.pk,
-                lease_epoch=task.lease_epoch,
-                agent_id=task.agent_id,
-                workspace_id=task.workspace_id,
-                user_id=_token_user_id(task, runtime, agent),
-                expires_at=expires_at,
-            )
+        row = (
+            uuid.uuid4(),
+            tokens.hash_token(raw),
+            task.pk,
+            task.lease_epoch,
+            task.agent_id,
+            task.workspace_id,
+            _token_user_id(task, runtime, agent),
+            expires_at,
+            now,
         )
-    TaskToken.objects.bulk_create(rows)
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    with prepared_cursor() as cursor:
+        cursor.execute(_MINT_TOKENS_SQL, columns)
     return raws
 
 
@@ -207,14 +221,21 @@ def _fresh(runtimes: list[AgentRuntime]) -> list[AgentRuntime]:
     ]
 
 
+_DEFERRED_DUE_SQL = """
+SELECT id FROM agent_task_queue
+WHERE runtime_id = ANY(%s) AND status = 'deferred' AND fire_at <= %s
+LIMIT %s
+"""
+
+
 def _promote_deferred(runtime_ids: list[uuid.UUID]) -> None:
     """Due ``deferred`` tasks become ``queued`` (one at a time: the pending-per-(issue, agent)
     index may refuse one, which then stays deferred)."""
     now = timezone.now()
-    due = AgentTask.objects.filter(
-        runtime_id__in=runtime_ids, status=AgentTask.Status.DEFERRED, fire_at__lte=now
-    ).values_list("pk", flat=True)[:MAX_CLAIM_BATCH]
-    for pk in list(due):
+    with prepared_cursor() as cursor:
+        cursor.execute(_DEFERRED_DUE_SQL, [runtime_ids, now, MAX_CLAIM_BATCH])
+        due = [row[0] for row in cursor.fetchall()]
+    for pk in due:
         try:
             with transaction.atomic():
                 AgentTask.objects.filter(pk=pk, status=AgentTask.Status.DEFERRED).update(
@@ -224,44 +245,47 @@ def _promote_deferred(runtime_ids: list[uuid.UUID]) -> None:
             continue
 
 
-def _lease(tasks: list[AgentTask], now: Any) -> None:
-    """Dispatch locked rows under a new lease epoch, in one UPDATE."""
-    if not tasks:
-        return
-    expires = now + prepare_lease()
-    AgentTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
-        status=AgentTask.Status.DISPATCHED,
-        dispatched_at=now,
-        prepare_lease_expires_at=expires,
-        lease_epoch=F("lease_epoch") + 1,
-        updated_at=now,
-    )
-    for task in tasks:
-        task.status = AgentTask.Status.DISPATCHED
-        task.dispatched_at = now
-        task.prepare_lease_expires_at = expires
-        task.lease_epoch += 1
-        task.updated_at = now
+_TASK_ATTNAMES, _TASK_COLUMNS = columns_of(AgentTask, "q")
+
+# Lost claim responses: dispatched, never started, dispatched longer than the redelivery window
+# ago and out of its prepare lease — leased again, to the same runtime, under a new epoch.
+_REDELIVER_SQL = f"""
+WITH lost AS (
+  SELECT t.id FROM agent_task_queue t
+  WHERE t.runtime_id = ANY(%(runtimes)s) AND t.status = 'dispatched'
+    AND t.started_at IS NULL AND t.dispatched_at < %(before)s
+    AND (t.prepare_lease_expires_at IS NULL OR t.prepare_lease_expires_at < %(now)s)
+  ORDER BY t.dispatched_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE agent_task_queue q
+SET dispatched_at = %(now)s, prepare_lease_expires_at = %(expires)s,
+    lease_epoch = q.lease_epoch + 1, updated_at = %(now)s
+FROM lost WHERE q.id = lost.id
+RETURNING {_TASK_COLUMNS}
+"""  # noqa: S608 - the column list comes from the model, not from input
 
 
-def _redeliver(runtimes: dict[uuid.UUID, AgentRuntime], limit: int) -> list[Claimed]:
+def _leased(sql: str, params: dict[str, Any]) -> list[AgentTask]:
+    """Run a lease statement; its rows as tasks, oldest highest-priority first."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        tasks = models_from_rows(AgentTask, _TASK_ATTNAMES, cursor.fetchall())
+    tasks.sort(key=lambda t: (-t.priority, t.created_at, t.pk))
+    return tasks
+
+
+def _redeliver(runtime_ids: list[uuid.UUID], limit: int, now: Any) -> list[AgentTask]:
     """Lost claim responses: the same runtime gets the task again under a new epoch."""
-    now = timezone.now()
-    rows = list(
-        AgentTask.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("agent")
-        .filter(
-            runtime_id__in=list(runtimes),
-            status=AgentTask.Status.DISPATCHED,
-            started_at__isnull=True,
-            dispatched_at__lt=now - redelivery_window(),
-        )
-        .filter(Q(prepare_lease_expires_at__isnull=True) | Q(prepare_lease_expires_at__lt=now))
-        .order_by("dispatched_at")[:limit]
-    )
-    _lease(rows, now)
-    raws = task_tokens_mint([(t, runtimes[t.runtime_id], t.agent) for t in rows])
-    return [Claimed(t, raw, runtimes[t.runtime_id]) for t, raw in zip(rows, raws, strict=True)]
+    params = {
+        "runtimes": runtime_ids,
+        "before": now - redelivery_window(),
+        "now": now,
+        "expires": now + prepare_lease(),
+        "limit": limit,
+    }
+    return _leased(_REDELIVER_SQL, params)
 
 
 _CANDIDATES_SQL = """
@@ -272,46 +296,60 @@ ORDER BY max(t.priority) DESC, min(t.created_at)
 LIMIT %s
 """
 
-_PICK_SQL = """
-SELECT t.id FROM agent_task_queue t
-WHERE t.status = 'queued' AND t.agent_id = %s AND t.runtime_id = ANY(%s)
-  AND NOT EXISTS (
-    SELECT 1 FROM agent_task_queue s
-    WHERE s.agent_id = t.agent_id
-      AND s.status IN ('dispatched', 'running', 'waiting_local_directory')
-      AND s.issue_id IS NOT DISTINCT FROM t.issue_id)
-ORDER BY t.priority DESC, t.created_at, t.id
-LIMIT %s
-FOR UPDATE SKIP LOCKED
-"""
+# One statement per candidate agent: lock the agent row (SKIP LOCKED: a concurrent claimer
+# holding it is passed over), count its active runs under that lock, lock its oldest
+# highest-priority queued tasks on the caller's runtimes that do not collide with an active run
+# of the same (agent, issue), keep at most one quick-create task (no issue), and lease them
+# under a new epoch — returning the leased rows.
+_CLAIM_AGENT_SQL = f"""
+WITH a AS (
+  SELECT id, max_concurrent_tasks FROM agent
+  WHERE id = %(agent)s AND archived_at IS NULL
+  FOR UPDATE SKIP LOCKED
+), room AS (
+  SELECT LEAST(%(limit)s, a.max_concurrent_tasks - (
+      SELECT count(*) FROM agent_task_queue s
+      WHERE s.agent_id = a.id
+        AND s.status IN ('dispatched', 'running', 'waiting_local_directory'))) AS n
+  FROM a
+), pick AS (
+  SELECT t.id, t.issue_id, t.priority, t.created_at FROM agent_task_queue t
+  WHERE t.status = 'queued' AND t.agent_id = %(agent)s AND t.runtime_id = ANY(%(runtimes)s)
+    AND NOT EXISTS (
+      SELECT 1 FROM agent_task_queue s
+      WHERE s.agent_id = t.agent_id
+        AND s.status IN ('dispatched', 'running', 'waiting_local_directory')
+        AND s.issue_id IS NOT DISTINCT FROM t.issue_id)
+  ORDER BY t.priority DESC, t.created_at, t.id
+  LIMIT GREATEST(COALESCE((SELECT n FROM room), 0), 0)
+  FOR UPDATE SKIP LOCKED
+), keep AS (
+  SELECT id FROM (
+    SELECT id, issue_id, row_number() OVER (
+      PARTITION BY issue_id IS NULL ORDER BY priority DESC, created_at, id) AS rn
+    FROM pick) ranked
+  WHERE issue_id IS NOT NULL OR rn = 1
+)
+UPDATE agent_task_queue q
+SET status = 'dispatched', dispatched_at = %(now)s, prepare_lease_expires_at = %(expires)s,
+    lease_epoch = q.lease_epoch + 1, updated_at = %(now)s
+FROM keep WHERE q.id = keep.id
+RETURNING {_TASK_COLUMNS}
+"""  # noqa: S608 - the column list comes from the model, not from input
 
 
-def _claim_for_agent(agent_id: uuid.UUID, runtime_ids: list[uuid.UUID], limit: int) -> list[Any]:
-    agent = (
-        Agent.objects.select_for_update(skip_locked=True)
-        .filter(pk=agent_id, archived_at__isnull=True)
-        .first()
-    )
-    if agent is None:  # archived, or another claimer holds it right now
-        return []
-    active = AgentTask.objects.filter(agent_id=agent_id, status__in=ACTIVE_RUN_STATUSES).count()
-    slots = min(limit, agent.max_concurrent_tasks - active)
-    if slots <= 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(_PICK_SQL, [agent_id, runtime_ids, slots])
-        picked = [row[0] for row in cursor.fetchall()]
-    # Quick-create tasks (no issue) serialize per agent: at most one of them per claim.
-    tasks = list(AgentTask.objects.filter(pk__in=picked).order_by("-priority", "created_at"))
-    out, seen_null = [], False
-    for task in tasks:
-        if task.issue_id is None:
-            if seen_null:
-                continue
-            seen_null = True
-        task.agent = agent
-        out.append(task)
-    return out
+def _claim_for_agent(
+    agent_id: uuid.UUID, runtime_ids: list[uuid.UUID], limit: int, now: Any
+) -> list[AgentTask]:
+    """Lease up to ``limit`` of the agent's queued tasks (see ``_CLAIM_AGENT_SQL``)."""
+    params = {
+        "agent": agent_id,
+        "limit": limit,
+        "runtimes": runtime_ids,
+        "now": now,
+        "expires": now + prepare_lease(),
+    }
+    return _leased(_CLAIM_AGENT_SQL, params)
 
 
 def task_claim(
@@ -333,21 +371,23 @@ def task_claim(
     ids = list(fresh)
     _promote_deferred(ids)
     with transaction.atomic():
-        claimed = _redeliver(fresh, limit)
         now = timezone.now()
-        with connection.cursor() as cursor:
-            cursor.execute(_CANDIDATES_SQL, [ids, max(limit * 4, 16)])
-            agent_ids = [row[0] for row in cursor.fetchall()]
-        picked: list[AgentTask] = []
-        for agent_id in agent_ids:  # distinct: one pick (and one capacity count) per agent
-            remaining = limit - len(claimed) - len(picked)
-            if remaining <= 0:
-                break
-            picked.extend(_claim_for_agent(agent_id, ids, remaining))
-        _lease(picked, now)
-        raws = task_tokens_mint([(t, fresh[t.runtime_id], t.agent) for t in picked])
-        claimed += [
-            Claimed(t, raw, fresh[t.runtime_id]) for t, raw in zip(picked, raws, strict=True)
+        leased = _redeliver(ids, limit, now)
+        if len(leased) < limit:
+            with prepared_cursor() as cursor:
+                cursor.execute(_CANDIDATES_SQL, [ids, max(limit * 4, 16)])
+                agent_ids = [row[0] for row in cursor.fetchall()]
+            for agent_id in agent_ids:  # distinct: one statement (one capacity count) per agent
+                remaining = limit - len(leased)
+                if remaining <= 0:
+                    break
+                leased.extend(_claim_for_agent(agent_id, ids, remaining, now))
+        agents = Agent.objects.in_bulk({t.agent_id for t in leased})
+        for task in leased:
+            task.agent = agents[task.agent_id]
+        raws = task_tokens_mint([(t, fresh[t.runtime_id], t.agent) for t in leased])
+        claimed = [
+            Claimed(t, raw, fresh[t.runtime_id]) for t, raw in zip(leased, raws, strict=True)
         ]
         for item in claimed:
             task_event_publish(
@@ -356,8 +396,7 @@ def task_claim(
                 runtime_id=str(item.task.runtime_id),
                 **(item.task.context if isinstance(item.task.context, dict) else {}),
             )
-        for agent_id in dict.fromkeys(c.task.agent_id for c in claimed):
-            agent_status_reconcile(agent_id=agent_id)
+        agents_mark_working(c.task.agent_id for c in claimed)
     return claimed
 
 
@@ -404,13 +443,36 @@ def _skill_data(skill: Skill, *, inline: bool) -> dict[str, Any]:
     return out
 
 
+_AGENT_SKILLS_SQL = """
+SELECT ask.agent_id, s.id FROM agent_skill ask
+JOIN agent a ON a.id = ask.agent_id
+JOIN skill s ON s.id = ask.skill_id AND s.workspace_id = a.workspace_id
+WHERE ask.agent_id = ANY(%s) AND ask.enabled
+"""
+
+
+def skills_of_agents(agent_ids: Iterable[Any]) -> dict[Any, list[Skill]]:
+    """The enabled skills (with their files, by name) of each agent: one query when none of
+    the agents has a skill, three when some do."""
+    ids = list(dict.fromkeys(agent_ids))
+    out: dict[Any, list[Skill]] = {agent_id: [] for agent_id in ids}
+    if not ids:
+        return out
+    with prepared_cursor() as cursor:
+        cursor.execute(_AGENT_SKILLS_SQL, [ids])
+        links = cursor.fetchall()
+    if links:
+        skills = Skill.objects.filter(pk__in={skill_id for _, skill_id in links})
+        by_id = {s.pk: s for s in skills.prefetch_related("files").order_by("name")}
+        for agent_id, skill_id in links:
+            out[agent_id].append(by_id[skill_id])
+        for skills_list in out.values():
+            skills_list.sort(key=lambda skill: skill.name)
+    return out
+
+
 def agent_skills(agent: Agent) -> list[Skill]:
-    ids = AgentSkill.objects.filter(agent=agent, enabled=True).values("skill_id")
-    return list(
-        Skill.objects.filter(pk__in=ids, workspace_id=agent.workspace_id)
-        .prefetch_related("files")
-        .order_by("name")
-    )
+    return skills_of_agents([agent.pk])[agent.pk]
 
 
 def skill_bundles(task: AgentTask, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -478,14 +540,27 @@ def _prior_session(task: AgentTask, cache: dict[Any, Any]) -> dict[str, Any]:
     return {"prior_session_id": prior.session_id, "prior_work_dir": prior.work_dir or ""}
 
 
-def _statuses(workspace_id: Any) -> list[dict[str, Any]]:
-    statuses = IssueStatus.objects.filter(
-        workspace_id=workspace_id, archived_at__isnull=True
-    ).order_by("category", "position", "key")
-    return [
-        {"key": s.key, "name": s.name, "category": s.category, "description": s.description}
-        for s in statuses
+_WORKSPACE_BRIEF_SQL = """
+SELECT w.context, s.key, s.name, s.category, s.description
+FROM workspace w
+LEFT JOIN issue_status s ON s.workspace_id = w.id AND s.archived_at IS NULL
+WHERE w.id = %s
+ORDER BY s.category, s.position, s.key
+"""
+
+
+def _workspace_brief(workspace_id: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The workspace's context text and its active status catalog, in one query."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_WORKSPACE_BRIEF_SQL, [workspace_id])
+        rows = cursor.fetchall()
+    context = (rows[0][0] if rows else "") or ""
+    statuses = [
+        {"key": key, "name": name, "category": category, "description": description}
+        for _, key, name, category, description in rows
+        if key is not None
     ]
+    return context, statuses
 
 
 def claim_payload(item: Claimed, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
@@ -506,15 +581,14 @@ def claim_payload(item: Claimed, cache: dict[Any, Any] | None = None) -> dict[st
     )
     ws_key = ("ws", task.workspace_id)
     if ws_key not in cache:
-        workspace = task.workspace
-        cache[ws_key] = (workspace.context or "", _statuses(task.workspace_id))
+        cache[ws_key] = _workspace_brief(task.workspace_id)
     out["workspace_context"], statuses = cache[ws_key]
     out["issue_statuses"] = [dict(s) for s in statuses]
     out["issue_statuses_omitted"] = 0
     out["active_sibling_runs"] = []
     skills_key = ("skills", agent.pk)
     if skills_key not in cache:
-        cache[skills_key] = agent_skills(agent)
+        cache.update({("skills", a): v for a, v in skills_of_agents([agent.pk]).items()})
     skills = cache[skills_key]
     capabilities = runtime.client_capabilities or []
     env = agent.custom_env if isinstance(agent.custom_env, dict) else {}
@@ -567,7 +641,10 @@ def claim_payload(item: Claimed, cache: dict[Any, Any] | None = None) -> dict[st
 
 
 def claim_payloads(items: list[Claimed]) -> list[dict[str, Any]]:
+    """Payloads of one claim: prior sessions and skills read once for all its tasks."""
     cache: dict[Any, Any] = {"prior": _prior_sessions([i.task for i in items])}
+    skills = skills_of_agents(i.task.agent_id for i in items)
+    cache.update({("skills", agent_id): found for agent_id, found in skills.items()})
     return [claim_payload(i, cache) for i in items]
 
 
