@@ -18,7 +18,7 @@ from websockets.sync.client import connect as ws_connect
 
 from multica_cli import __version__
 from multica_cli.client import client_os
-from multica_cli.daemon import execenv, providers
+from multica_cli.daemon import execenv, local_skills, providers
 from multica_cli.daemon.api import ApiError, DaemonApi, is_not_found
 from multica_cli.daemon.identity import legacy_daemon_ids
 from multica_cli.daemon.outbox import Outbox, Report
@@ -332,12 +332,57 @@ class Daemon:
                 if rid not in urgent and self.ws_acks.get(rid, -1e9) > now - 2 * interval:
                     continue
                 try:
-                    self.api.heartbeat(rid)
+                    self._pending_work(rid, self.api.heartbeat(rid))
                 except ApiError as exc:
                     if is_not_found(exc, "runtime not found"):
                         self.runtime_gone(rid)
                     else:
                         log.debug("heartbeat of %s failed: %s", rid, exc)
+
+    def _pending_work(self, rid: str, ack: dict[str, Any]) -> None:
+        """Requests handed out in a heartbeat (each only once): answered off the loop."""
+        imports = ack.get("pending_local_skill_imports")
+        if not isinstance(imports, list):
+            single = ack.get("pending_local_skill_import")
+            imports = [single] if isinstance(single, dict) else []
+        listing = ack.get("pending_local_skills")
+        if not imports and not isinstance(listing, dict):
+            return
+        with self.lock:
+            provider = (self.runtimes.get(rid) or {}).get("provider", "")
+        jobs: list[tuple[str, dict[str, Any]]] = []
+        if isinstance(listing, dict) and listing.get("id"):
+            path = f"/api/daemon/runtimes/{rid}/local-skills/{listing['id']}/result"
+            jobs.append((path, {"kind": "list"}))
+        for item in imports:
+            if isinstance(item, dict) and item.get("id"):
+                path = f"/api/daemon/runtimes/{rid}/local-skills/import/{item['id']}/result"
+                jobs.append((path, {"kind": "import", "key": str(item.get("skill_key") or "")}))
+        for path, job in jobs:
+            threading.Thread(target=self._answer_local_skills, args=(provider, path, job),
+                             daemon=True).start()  # fmt: skip
+
+    def _answer_local_skills(self, provider: str, path: str, job: dict[str, Any]) -> None:
+        try:
+            if job["kind"] == "list":
+                body: dict[str, Any] = {
+                    "status": "completed", "skills": local_skills.inventory(provider),
+                    "supported": True, "mcp_servers": [], "mcp_supported": False,
+                }  # fmt: skip
+            else:
+                body = {"status": "completed", "skill": local_skills.bundle(provider, job["key"])}
+        except (OSError, ValueError) as exc:
+            body = {"status": "failed", "error": str(exc)}
+        for delay in (0.0, 0.5, 2.0, 4.0):
+            if self.halt.wait(delay):
+                return
+            try:
+                self.api.call("POST", path, body)
+                return
+            except ApiError as exc:
+                if not exc.transient:
+                    log.warning("local skills result refused: %s", exc)
+                    return
 
     def _ws_url(self, rids: list[str]) -> str:
         base = self.api.server_url
@@ -419,6 +464,7 @@ class Daemon:
                 self.runtime_gone(rid)
             else:
                 self.ws_acks[rid] = time.monotonic()
+                self._pending_work(rid, payload)
         elif kind == "daemon:task_available":
             self.wake.set()
         elif kind == "daemon:pending_work":

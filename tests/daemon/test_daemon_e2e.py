@@ -359,3 +359,38 @@ def test_a_runtime_deleted_on_the_server_is_registered_again(world):
     agent = world.board.agent(str(fresh.pk), "Phoenix")
     issue = world.board.issue("After the flap", agent["id"])
     wait_for(lambda: ended(issue["id"]), what="task on the new runtime")
+
+
+def test_local_skills_are_listed_and_imported_through_heartbeats(world):
+    from skills.models import Skill
+
+    d = world.daemon()
+    skill = d.home / ".claude" / "skills" / "ops" / "deploy"
+    (skill / "scripts").mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        '---\nname: deploy-app\ndescription: "Ship it safely"\n---\n\nRun the deploy.\n'
+    )
+    (skill / "scripts" / "go.sh").write_text("echo deploy\n")
+    (skill / "scripts" / "blob.bin").write_bytes(b"\x00\x01binary")
+    d.start()
+    rid = runtime_id(world.workspace, "claude")
+    base = f"/api/runtimes/{rid}/local-skills"
+    req = world.board.call("POST", base)
+
+    def finished(path: str) -> Any:
+        got = world.board.call("GET", path)
+        return got if got["status"] not in ("pending", "running") else None
+
+    listed = wait_for(lambda: finished(f"{base}/{req['id']}"), what="inventory")
+    assert listed["status"] == "completed"
+    (entry,) = listed["skills"]
+    assert (entry["key"], entry["name"], entry["description"]) == (
+        "ops/deploy", "deploy-app", "Ship it safely"
+    )  # fmt: skip
+    assert entry["can_disable"] is True
+    imp = world.board.call("POST", f"{base}/import", json={"skill_key": "ops/deploy"})
+    done = wait_for(lambda: finished(f"{base}/import/{imp['id']}"), what="import")
+    assert done["status"] == "completed", done
+    created = Skill.objects.get(workspace=world.workspace, name="deploy-app")
+    assert "Run the deploy." in created.content
+    assert sorted(f.path for f in created.files.all()) == ["scripts/go.sh"]
