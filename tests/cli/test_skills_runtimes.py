@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+import httpx
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -126,6 +127,37 @@ def test_runtime_usage(owner_cli, seed):
     table = owner_cli.run("runtime", "usage", seed.runtime_id).ok().stdout
     assert table.split()[:3] == ["DATE", "PROVIDER", "MODEL"]
     owner_cli.run("runtime", "usage", seed.runtime_id, "--days", "0").fails(5)
+
+    # A task on the runtime reports usage as the daemon would; the CLI shows it per day.
+    from agents.models import Agent, AgentTask
+
+    agent_id = owner_cli.run("agent", "create", "--name", "Counter", "--runtime-id",
+                             seed.runtime_id).ok().json()["id"]  # fmt: skip
+    agent = Agent.objects.defer("custom_env").get(id=agent_id)
+    task = AgentTask.objects.create(
+        workspace_id=agent.workspace_id, agent=agent, runtime_id=agent.runtime_id,
+        status=AgentTask.Status.COMPLETED,
+    )  # fmt: skip
+    reported = httpx.post(
+        f"{owner_cli.server_url}/api/daemon/tasks/{task.id}/usage",
+        json={"usage": [{"provider": "claude", "model": "m-1", "input_tokens": 1200,
+                         "output_tokens": 34}]},
+        headers={"Authorization": f"Bearer {seed.owner_token}"},
+    )  # fmt: skip
+    assert reported.status_code == 200, reported.text
+    # Reads come from the hourly rollup: run the periodic job past the report.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from usage.services.rollup import rollup_tick
+
+    rollup_tick(now=timezone.now() + timedelta(hours=1))
+    rows = owner_cli.run("runtime", "usage", seed.runtime_id, "--output", "json").ok().json()
+    assert [(r["model"], r["input_tokens"], r["output_tokens"]) for r in rows] == [
+        ("m-1", 1200, 34)
+    ]
+    assert "1200" in owner_cli.run("runtime", "usage", seed.runtime_id).ok().stdout
     owner_cli.run("runtime", "usage", "00000000-0000-0000-0000-000000000000").fails(4)
 
 
