@@ -121,7 +121,6 @@ def test_runtimes(owner_cli, member_cli, seed):
 
 
 def test_runtime_usage(owner_cli, seed):
-    pytest.importorskip("usage.urls", reason="GET /api/runtimes/{id}/usage is not installed")
     usage = owner_cli.run("runtime", "usage", seed.runtime_id, "--days", "7", "--output", "json")
     assert usage.ok().json() == []
     table = owner_cli.run("runtime", "usage", seed.runtime_id).ok().stdout
