@@ -23,10 +23,6 @@ def usage_error(message: str) -> CliError:
     return CliError(message, EXIT_VALIDATION)
 
 
-def add_output(parser: argparse.ArgumentParser) -> None:
-    """Nothing to add: ``--output`` is global. Kept so groups read the same."""
-
-
 def decode_escapes(text: str) -> str:
     r"""Decode ``\n``, ``\r``, ``\t`` and ``\\`` in an inline flag value (Multica's CLI does)."""
     out: list[str] = []
