@@ -230,8 +230,8 @@ def test_home_onboarding_and_redirect(make_user, ws):
 
 # Queries per page, pinned: the same at two data sizes (no per-row queries).
 QUERY_BUDGET = {
-    "board": 15, "list": 12, "my-issues": 11, "issue": 24, "issue-by-id": 24, "inbox": 4,
-    "agents": 7, "agent-new": 6, "agent": 11, "runtimes": 8, "skills": 4, "skill": 5,
+    "board": 15, "list": 12, "my-issues": 11, "issue": 25, "issue-by-id": 25, "inbox": 4,
+    "agents": 7, "agent-new": 6, "agent": 12, "runtimes": 8, "skills": 4, "skill": 5,
     "usage": 7, "members": 5, "settings": 3, "tokens": 4,
 }  # fmt: skip
 
