@@ -1,13 +1,16 @@
 """Benchmark: claim throughput through ``POST /api/daemon/tasks/claim`` with 1, 4 and 16
-concurrent daemons (batch 8) over 10,000 queued tasks on 50 runtimes, beside the same claim SQL
-run through psycopg by the same number of threads (the baseline).
+concurrent daemons (batch 8) over 10,000 queued tasks on 50 runtimes, beside the claim
+service's own SQL run through psycopg by the same number of threads (the baseline).
 
 Run by ``make bench`` as ``.venv/bin/python bench/claim.py``, against the bench database that
 ``bench/issue_list.py`` uses. Each round re-queues every task, then the daemons claim until the
 queue is empty; the figure is tasks claimed per second of wall time. Options: ``--tasks N``
 (10,000), ``--runtimes N`` (50), ``--batch N`` (8), ``--workers N`` (uvicorn processes).
 
-Not measured yet: assignment → ``daemon:task_available`` latency (needs the daemon socket).
+Then the latency from assigning an issue to an agent (``POST /api/issues`` with the agent as
+assignee) to that runtime's daemon WebSocket receiving ``daemon:task_available`` (p50/p99 over
+``--wakeups`` assignments, one at a time). Targets: the API at 16 daemons ≥ 25% of the
+baseline's tasks/s; assignment-to-wakeup p99 < 50 ms.
 """
 
 # ruff: noqa: PLC0415
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import threading
 import time
@@ -134,21 +138,22 @@ def run_http(base: str, token: str, runtime_ids: list[str], daemons: int, batch:
     return sum(claimed) / (time.perf_counter() - start)
 
 
-RAW_CANDIDATES = """
-SELECT t.agent_id FROM agent_task_queue t WHERE t.status = 'queued' AND t.runtime_id = ANY(%s)
-GROUP BY t.agent_id ORDER BY max(t.priority) DESC, min(t.created_at) LIMIT %s"""
-RAW_PICK = """
-SELECT t.id FROM agent_task_queue t
-WHERE t.status = 'queued' AND t.agent_id = %s AND t.runtime_id = ANY(%s)
-  AND NOT EXISTS (SELECT 1 FROM agent_task_queue s WHERE s.agent_id = t.agent_id
-      AND s.status IN ('dispatched', 'running', 'waiting_local_directory')
-      AND s.issue_id IS NOT DISTINCT FROM t.issue_id)
-ORDER BY t.priority DESC, t.created_at, t.id LIMIT %s FOR UPDATE SKIP LOCKED"""
-
-
 def run_raw(runtime_ids: list[str], threads_n: int, batch: int) -> float:
+    """The baseline: per claim, exactly the statements the claim service runs to pick, lease
+    and mint tokens (imported from it, so the two never drift apart) — candidate agents, one
+    lease statement per agent, one token INSERT — through psycopg (prepared after 5 uses, as
+    the service's are), with the same token minting and hashing in Python."""
     import uuid
+    from datetime import timedelta
 
+    from django.utils import timezone
+
+    from runtimes.services import claims
+    from workspaces import tokens
+    from workspaces.models import User
+
+    owner_id = User.objects.get(email="bench@example.com").pk
+    col = {name: i for i, name in enumerate(claims._TASK_ATTNAMES)}
     claimed = [0] * threads_n
 
     def worker(i: int, mine: list[str]) -> None:
@@ -156,42 +161,36 @@ def run_raw(runtime_ids: list[str], threads_n: int, batch: int) -> float:
         with raw_connect() as conn:
             empty = 0
             while empty < 2:
-                got = 0
+                leased: list = []
                 with conn.transaction():
+                    now = timezone.now()
                     agents = [
-                        r[0] for r in conn.execute(RAW_CANDIDATES, (ids, batch * 4)).fetchall()
+                        r[0]
+                        for r in conn.execute(claims._CANDIDATES_SQL, (ids, max(batch * 4, 16)))
                     ]
                     for agent_id in agents:
-                        if got >= batch:
+                        if len(leased) >= batch:
                             break
-                        row = conn.execute(
-                            "SELECT max_concurrent_tasks FROM agent WHERE id = %s"
-                            " FOR UPDATE SKIP LOCKED",
-                            (agent_id,),
-                        ).fetchone()
-                        if row is None:
-                            continue
-                        active = conn.execute(
-                            "SELECT count(*) FROM agent_task_queue WHERE agent_id = %s AND status"
-                            " IN ('dispatched', 'running', 'waiting_local_directory')",
-                            (agent_id,),
-                        ).fetchone()[0]
-                        slots = min(batch - got, row[0] - active)
-                        if slots <= 0:
-                            continue
-                        picked = [
-                            r[0] for r in conn.execute(RAW_PICK, (agent_id, ids, slots)).fetchall()
-                        ]
-                        if picked:
-                            conn.execute(
-                                "UPDATE agent_task_queue SET status = 'dispatched',"
-                                " dispatched_at = now(), lease_epoch = lease_epoch + 1"
-                                " WHERE id = ANY(%s)",
-                                (picked,),
-                            )
-                            got += len(picked)
-                claimed[i] += got
-                empty = 0 if got else empty + 1
+                        params = {
+                            "agent": agent_id, "limit": batch - len(leased), "runtimes": ids,
+                            "now": now, "expires": now + timedelta(seconds=45),
+                        }  # fmt: skip
+                        leased += conn.execute(claims._CLAIM_AGENT_SQL, params).fetchall()
+                    if leased:
+                        columns: list[list] = [[] for _ in range(9)]
+                        expires = now + timedelta(days=1)
+                        for row in leased:
+                            raw = tokens.mint_token(tokens.TASK_TOKEN_PREFIX)
+                            values = (
+                                uuid.uuid4(), tokens.hash_token(raw), row[col["id"]],
+                                row[col["lease_epoch"]], row[col["agent_id"]],
+                                row[col["workspace_id"]], owner_id, expires, now,
+                            )  # fmt: skip
+                            for column, value in zip(columns, values, strict=True):
+                                column.append(value)
+                        conn.execute(claims._MINT_TOKENS_SQL, columns)
+                claimed[i] += len(leased)
+                empty = 0 if leased else empty + 1
 
     start = time.perf_counter()
     threads = [
@@ -205,6 +204,42 @@ def run_raw(runtime_ids: list[str], threads_n: int, batch: int) -> float:
     return sum(claimed) / (time.perf_counter() - start)
 
 
+# --- assignment -> daemon:task_available --------------------------------------------------------
+
+
+def wakeup_latency(base: str, token: str, runtime_id: str, samples: int) -> list[float]:
+    """Seconds from sending ``POST /api/issues`` assigned to an agent on ``runtime_id`` to the
+    runtime's daemon socket receiving ``daemon:task_available``, one assignment at a time."""
+    import json
+
+    import httpx
+    from websockets.sync.client import connect
+
+    from agents.models import Agent
+
+    agent = Agent.objects.filter(runtime_id=runtime_id).first()
+    ws_url = base.replace("http://", "ws://") + f"/api/daemon/ws?runtime_ids={runtime_id}"
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    with (
+        httpx.Client(base_url=base, headers=headers, timeout=30) as client,
+        connect(ws_url, additional_headers=headers, open_timeout=10) as sock,
+    ):
+        workspace_id = str(agent.workspace_id)
+        for n in range(samples + 5):  # the first 5 warm up
+            body = {"title": f"wake {n}", "assignee_type": "agent", "assignee_id": str(agent.pk)}
+            started = time.perf_counter()
+            resp = client.post("/api/issues", json=body, headers={"X-Workspace-ID": workspace_id})
+            resp.raise_for_status()
+            while True:
+                frame = json.loads(sock.recv(timeout=10))
+                if frame.get("type") == "daemon:task_available":
+                    break
+            if n >= 5:
+                latencies.append(time.perf_counter() - started)
+    return latencies
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=10_000)
@@ -212,6 +247,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--levels", default="1,4,16")
+    parser.add_argument("--wakeups", type=int, default=200)
     args = parser.parse_args()
     prepare_environment()
     setup_django()
@@ -219,6 +255,7 @@ def main() -> int:
     token, runtime_ids = seed(args.tasks, args.runtimes)
     port = free_port()
     proc = start_server(port, args.workers)
+    results = []
     try:
         for level in (int(x) for x in args.levels.split(",")):
             requeue()
@@ -229,8 +266,28 @@ def main() -> int:
                 f"{level:>2} daemons, batch {args.batch}: HTTP {http:,.0f} tasks/s, "
                 f"raw SQL {raw:,.0f} tasks/s ({http / raw:.0%} of raw)"
             )
+            results.append((level, http, raw))
+        requeue()
+        log(f"assignment -> daemon:task_available, {args.wakeups} assignments")
+        wake = sorted(
+            wakeup_latency(f"http://127.0.0.1:{port}", token, runtime_ids[0], args.wakeups)
+        )
     finally:
         stop_server(proc)
+    p50 = statistics.median(wake) * 1000
+    p99 = wake[min(len(wake) - 1, int(len(wake) * 0.99))] * 1000
+    print()
+    print(f"== claims of {args.batch}: {args.tasks:,} tasks on {args.runtimes} runtimes ==")
+    print(f"{'daemons':>8} {'HTTP/s':>8} {'raw/s':>8} {'ratio':>6}")
+    for level, http, raw in results:
+        print(f"{level:>8} {http:>8,.0f} {raw:>8,.0f} {http / raw:>6.0%}")
+    top = max(results, key=lambda r: r[0])
+    verdict = "OK" if top[1] / top[2] >= 0.25 else "MISSED"
+    print(f"API at {top[0]} daemons: {top[1] / top[2]:.0%} of raw (target >= 25%): {verdict}")
+    print(
+        f"assignment -> daemon:task_available: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(target p99 < 50 ms): {'OK' if p99 < 50 else 'MISSED'}"
+    )
     return 0
 
 
