@@ -8,9 +8,10 @@ from typing import Any
 
 from multica_cli.client import ApiClient, ApiError
 
-# Advertise only what this daemon implements (daemon contract §7): comments folded into a
-# task arrive as ``coalesced_comments``; skills arrive inline (no skill-bundles-v1).
-CAPABILITIES = "coalesced-comments-v1"
+# Advertise only what this daemon implements (daemon contract §7): skills arrive as refs that
+# are resolved through ``skill-bundles/resolve`` (and cached); comments folded into a task
+# arrive as ``coalesced_comments``.
+CAPABILITIES = "skill-bundles-v1,coalesced-comments-v1"
 
 CONTROL_TIMEOUT = 30.0
 CLAIM_TIMEOUT = 5.0 + 10.0

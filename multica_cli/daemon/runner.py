@@ -70,6 +70,10 @@ def redact(value: Any) -> Any:
     return value
 
 
+class SkillBundleError(Exception):
+    pass
+
+
 class MessageBatcher:
     """Agent events → ``POST …/messages`` every 500 ms with strictly increasing ``seq``.
     Text and thinking deltas are concatenated; a tool event first closes the pending text so
@@ -297,6 +301,13 @@ class TaskRun:
         lease_stop = threading.Event()
         threading.Thread(target=self._lease_loop, args=(lease_stop,), daemon=True).start()
         try:
+            try:
+                agent["skills"] = self._resolve_skills(agent)
+            except SkillBundleError as exc:
+                log.warning("task %s: %s", self.id, exc)
+                self.report("fail", {"error": str(exc),
+                                     "failure_reason": "skill_bundle_unavailable"})  # fmt: skip
+                return
             self.env = execenv.prepare(self.daemon.settings.workspaces_root, task,
                                        self.detected.provider)  # fmt: skip
             env = execenv.build_env(
@@ -332,6 +343,56 @@ class TaskRun:
         self.post_usage()
         self._finish(outcome)
         execenv.write_gc_meta(self.env, task)
+
+    def _resolve_skills(self, agent: dict[str, Any]) -> list[dict[str, Any]]:
+        """Inline ``skills``, or ``skill_refs`` resolved through the server (daemon contract
+        §1.9) and kept in ``<root>/.skill-cache/v1`` by workspace, source, id and hash."""
+        refs = agent.get("skill_refs")
+        if not isinstance(refs, list):
+            return list(agent.get("skills") or [])
+        cache_root = self.daemon.settings.workspaces_root / ".skill-cache" / "v1"
+        runtime_id = str(self.task.get("runtime_id") or "")
+        out = []
+        for ref in refs:
+            if not isinstance(ref, dict) or not ref.get("id"):
+                continue
+            parts = [str(self.task.get("workspace_id")), str(ref.get("source") or "workspace"),
+                     str(ref["id"]), str(ref.get("hash") or "nohash")]  # fmt: skip
+            if any(not re.fullmatch(r"[A-Za-z0-9_.-]+", p) or p in (".", "..") for p in parts):
+                raise SkillBundleError(f"invalid skill reference {ref.get('name')!r}")
+            cached = cache_root.joinpath(*parts).with_suffix(".json")
+            with contextlib.suppress(OSError, ValueError):
+                out.append(json.loads(cached.read_text()))
+                continue
+            bundle = self._fetch_bundle(runtime_id, ref)
+            write_private(cached, bundle)
+            out.append(bundle)
+        return out
+
+    def _fetch_bundle(self, runtime_id: str, ref: dict[str, Any]) -> dict[str, Any]:
+        size = int(ref.get("size_bytes") or 0)
+        timeout = min(max(size / (50 * 1024), 30.0), 300.0)
+        path = f"/api/daemon/runtimes/{runtime_id}/tasks/{self.id}/skill-bundles/resolve"
+        last = ""
+        for delay in (0.0, 0.5, 2.0):
+            time.sleep(delay)
+            try:
+                got = self.api.call("POST", path, {"skills": [ref]}, timeout=timeout) or {}
+            except ApiError as exc:
+                last = str(exc)
+                if exc.transient:
+                    continue
+                break
+            for bundle in got.get("bundles") or []:
+                if (
+                    str(bundle.get("id")) == str(ref["id"])
+                    and bundle.get("source", "workspace") == ref.get("source", "workspace")
+                    and (not ref.get("hash") or bundle.get("hash") == ref.get("hash"))
+                ):
+                    return bundle
+            last = "the server returned no matching bundle"
+            break
+        raise SkillBundleError(f"skill {ref.get('name')!r} unavailable: {last}")
 
     def _start(self) -> bool:
         """``POST …/start``, retried on transient errors while the prepare lease is kept."""

@@ -59,8 +59,13 @@ def test_claude_task_runs_streams_and_reports(world):
     health = d.health()
     assert health["agents"] == ["claude", "codex"]
     assert health["workspaces"][0]["id"] == str(world.workspace.id)
+    skill = world.board.call("POST", "/api/skills", 201, json={
+        "name": "Release Notes", "description": "How we write them",
+        "content": "Write short notes.", "files": [{"path": "examples/one.md", "content": "v1"}],
+    })  # fmt: skip
     agent = world.board.agent(
         runtime_id(world.workspace, "claude"), "Claudia", instructions="Be brief.",
+        skill_ids=[skill["id"]],
         custom_env={"FAKE_MODE": "cli", "FAKE_CUSTOM": "yes", "HOME": "/leak",
                     "MULTICA_TOKEN": "mul_not_this_one"},
         mcp_config={"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--stdio"]}}},
@@ -102,6 +107,11 @@ def test_claude_task_runs_streams_and_reports(world):
     assert "bypassPermissions" in run["argv"]
     workdir = run["cwd"]
     assert workdir == task.work_dir
+    # The skill came as a ref, was resolved through the server and written where Claude reads.
+    skill_dir = Path(workdir, ".claude", "skills", "release-notes")
+    assert "Write short notes." in (skill_dir / "SKILL.md").read_text()
+    assert (skill_dir / "examples" / "one.md").read_text() == "v1"
+    assert list((d.home / "multica_workspaces" / ".skill-cache" / "v1").rglob("*.json"))
     brief = Path(workdir, "CLAUDE.md").read_text()
     assert "Be brief." in brief
     assert "BEGIN MULTICA-RUNTIME" in brief
