@@ -139,9 +139,13 @@ class DaemonApi:
             idempotency_key=idempotency_key,
         )
 
-    def task_status(self, task_id: str) -> str:
+    def task_state(self, task_id: str) -> dict[str, Any]:
+        """``{"status", "lease_epoch"?}`` of a task."""
         got = self.call("GET", f"/api/daemon/tasks/{task_id}/status", timeout=REPORT_TIMEOUT)
-        return str((got or {}).get("status") or "")
+        return got if isinstance(got, dict) else {}
+
+    def task_status(self, task_id: str) -> str:
+        return str(self.task_state(task_id).get("status") or "")
 
     def prepare_lease(self, runtime_id: str, task_id: str, epoch: int | None) -> None:
         self.call(

@@ -167,7 +167,10 @@ class Daemon:
     def _shutdown(self) -> None:
         self.status = "stopping"
         self.stopping.set()
-        deadline = time.monotonic() + self.settings.shutdown_grace
+        # Everything in flight is reported within the grace period: tasks may finish on their
+        # own until the last moment that still leaves time to stop the rest and report them.
+        grace = self.settings.shutdown_grace
+        deadline = time.monotonic() + max(0.0, grace - self.settings.cancel_grace - 5.0)
         for thread in list(self.run_threads.values()):
             thread.join(max(0.0, deadline - time.monotonic()))
         with self.lock:

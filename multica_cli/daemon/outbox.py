@@ -19,8 +19,9 @@ from multica_cli.daemon.api import ApiError, DaemonApi
 
 log = logging.getLogger("multica.daemon.outbox")
 
-# Entries older than this are given up (the server's own sweeper has ended the task).
-MAX_AGE = 7 * 24 * 3600.0
+# Entries older than this are given up (the task token has expired and the server's sweeper
+# has ended the task by then).
+MAX_AGE = 24 * 3600.0
 
 
 @dataclass

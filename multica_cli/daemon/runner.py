@@ -70,6 +70,35 @@ def redact(value: Any) -> Any:
     return value
 
 
+MIN_SECRET_LENGTH = 6
+
+
+class Scrubber:
+    """Replaces the task's own secret values (its ``custom_env`` values and its task token)
+    verbatim wherever they appear in what leaves the machine: patterns miss custom keys."""
+
+    def __init__(self, task: dict[str, Any]) -> None:
+        env = (task.get("agent") or {}).get("custom_env") or {}
+        values = {str(v) for v in env.values() if len(str(v)) >= MIN_SECRET_LENGTH}
+        if task.get("auth_token"):
+            values.add(str(task["auth_token"]))
+        self.values = sorted(values, key=len, reverse=True)
+
+    def __call__(self, value: Any) -> Any:
+        if not self.values:
+            return value
+        if isinstance(value, str):
+            for secret in self.values:
+                if secret in value:
+                    value = value.replace(secret, "[redacted]")
+            return value
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        return value
+
+
 class SkillBundleError(Exception):
     pass
 
@@ -79,8 +108,18 @@ class MessageBatcher:
     Text and thinking deltas are concatenated; a tool event first closes the pending text so
     the transcript keeps its order. Failed posts are dropped (best effort, as Multica)."""
 
-    def __init__(self, api: DaemonApi, task_id: str, epoch: int | None, seq: int = 0) -> None:
+    def __init__(
+        self,
+        api: DaemonApi,
+        task_id: str,
+        epoch: int | None,
+        seq: int = 0,
+        scrub: Any = None,
+        on_lease_lost: Any = None,
+    ) -> None:
         self.api = api
+        self.scrub = scrub or (lambda value: value)
+        self.on_lease_lost = on_lease_lost
         self.task_id = task_id
         self.epoch = epoch
         self.seq = seq
@@ -111,6 +150,7 @@ class MessageBatcher:
             self._text = []
 
     def add(self, message: dict[str, Any]) -> None:
+        message = self.scrub(message)
         with self._lock:
             self.last_activity = time.monotonic()
             kind = message["type"]
@@ -142,6 +182,8 @@ class MessageBatcher:
             self.sent += len(batch)
         except ApiError as exc:
             log.warning("task %s: dropped %d messages (%s)", self.task_id, len(batch), exc)
+            if exc.status == 409 and self.on_lease_lost is not None:
+                self.on_lease_lost()  # reclaimed or ended elsewhere: stop this attempt
 
     def _loop(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL):
@@ -218,6 +260,10 @@ class TaskRun:
     seq: int = 0
     usage_posted: dict[str, list[int]] = field(default_factory=dict)
     poll_now: bool = False
+    scrub: Scrubber = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scrub = Scrubber(self.task)
 
     @property
     def id(self) -> str:
@@ -235,6 +281,7 @@ class TaskRun:
     # --- reports -------------------------------------------------------------------------
 
     def report(self, kind: str, body: dict[str, Any]) -> None:
+        body = self.scrub(body)
         self.daemon.outbox.put(Report(task_id=self.id, kind=kind, body=body, epoch=self.epoch))
 
     def pin_session(self, session_id: str) -> None:
@@ -322,7 +369,10 @@ class TaskRun:
         with contextlib.suppress(ApiError):
             summary = f"Launching {self.detected.provider.key}"
             self.api.task(self.id, "progress", {"summary": summary, "step": 1, "total": 2})
-        batcher = MessageBatcher(self.api, self.id, self.epoch)
+        batcher = MessageBatcher(
+            self.api, self.id, self.epoch, scrub=self.scrub,
+            on_lease_lost=lambda: self.interrupt("server"),
+        )  # fmt: skip
         batcher.start()
         resume = str(task.get("prior_session_id") or "") if self.env.reused else ""
         expected_resume = bool(task.get("prior_session_id"))
@@ -624,13 +674,17 @@ class TaskRun:
 
     def _poll_status(self) -> None:
         try:
-            status = self.api.task_status(self.id)
+            got = self.api.task_state(self.id)
         except ApiError as exc:
             if exc.status == 404 and "task not found" in exc.message.lower():
                 self.interrupt("server")
             return
+        status, epoch = str(got.get("status") or ""), got.get("lease_epoch")
         if status in TERMINAL:
             log.info("task %s is %s on the server; stopping the agent", self.id, status)
+            self.interrupt("server")
+        elif isinstance(epoch, int) and self.epoch is not None and epoch != self.epoch:
+            log.info("task %s was leased again (epoch %s); stopping this attempt", self.id, epoch)
             self.interrupt("server")
 
     def interrupt(self, reason: str) -> None:

@@ -3,6 +3,7 @@ that speak the providers' stream formats."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def test_claude_task_runs_streams_and_reports(world):
         runtime_id(world.workspace, "claude"), "Claudia", instructions="Be brief.",
         skill_ids=[skill["id"]],
         custom_env={"FAKE_MODE": "cli", "FAKE_CUSTOM": "yes", "HOME": "/leak",
+                    "FAKE_SECRET": "sk-live-4f9a7c2e",
                     "MULTICA_TOKEN": "mul_not_this_one"},
         mcp_config={"mcpServers": {"docs": {"command": "docs-mcp", "args": ["--stdio"]}}},
     )  # fmt: skip
@@ -86,6 +88,9 @@ def test_claude_task_runs_streams_and_reports(world):
     messages = list(TaskMessage.objects.filter(task=task).order_by("seq"))
     seqs = [m.seq for m in messages]
     assert seqs == list(range(1, len(seqs) + 1))
+    texts = " ".join(m.content or "" for m in messages)
+    assert "sk-live-4f9a7c2e" not in texts  # the agent's own secret values are scrubbed
+    assert "key=[redacted]" in texts
     kinds = [m.type for m in messages]
     assert kinds[:4] == ["thinking", "text", "tool_use", "tool_result"]
     assert kinds[-1] == "text"
@@ -404,3 +409,24 @@ def test_local_skills_are_listed_and_imported_through_heartbeats(world):
     created = Skill.objects.get(workspace=world.workspace, name="deploy-app")
     assert "Run the deploy." in created.content
     assert sorted(f.path for f in created.files.all()) == ["scripts/go.sh"]
+
+
+def test_graceful_shutdown_reports_every_task_in_flight(world):
+    d = world.daemon(env={"MULTICA_DAEMON_SHUTDOWN_GRACE": "8", "MULTICA_DAEMON_CANCEL_GRACE": "1"})
+    d.start()
+    rid = runtime_id(world.workspace, "claude")
+    agent = world.board.agent(rid, "Busy", max_concurrent_tasks=3,
+                              custom_env={"FAKE_MODE": "slow"})  # fmt: skip
+    issues = [world.board.issue(f"Long job {n}", agent["id"]) for n in range(3)]
+    wait_for(lambda: all(ended(i["id"], "running") for i in issues), what="3 tasks running")
+    started = time.monotonic()
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(20) == 0
+    assert time.monotonic() - started < 8 + 2
+    for issue in issues:
+        first = tasks_of(issue["id"])[0]
+        assert (first.status, first.failure_reason) == ("failed", "runtime_recovery")
+    assert not [r["pid"] for r in fake_runs(world.base) if pid_alive(r["pid"])]
+    from runtimes.models import AgentRuntime
+
+    assert AgentRuntime.objects.get(pk=rid).status == "offline"
