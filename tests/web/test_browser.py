@@ -408,3 +408,84 @@ def test_a_refused_move_rolls_back(web_server, chromium, screenshots):
     page.reload()
     wait_moved(page, "MOON-1", "done")
     context.close()
+
+
+def test_a_real_daemon_runs_the_assigned_issue(web_server, chromium, screenshots, tmp_path):
+    """The real daemon (``python -m multica_cli.daemon``, fake Claude CLI on its PATH) with a
+    token made on the tokens page: the runtime shows up, an agent is created on it from the
+    form, the issue is assigned from its page, and the run streams in while the agent uses the
+    real ``multica`` CLI to comment and move the issue."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.daemon.conftest import DaemonProc
+    from usage.services.rollup import rollup_tick
+    from workspaces.services.workspaces import workspace_create
+
+    dave = User.objects.create_user("dave@example.com", name="Dave")
+    dave.set_password(PASSWORD)
+    dave.save()
+    workspace_create(user=dave, name="Lab", slug="lab")
+    context = chromium.new_context(viewport=DESKTOP)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    login_with_password(page, web_server, "dave@example.com")
+    page.wait_for_url(re.compile(r"/w/lab/$"))
+    base = f"{web_server.url}/w/lab"
+
+    page.goto(f"{base}/tokens")
+    page.fill("#tok-name", "daemon")
+    page.click("form[data-api='POST /api/tokens'] button[type=submit]")
+    page.locator("[data-new-token] code").wait_for()
+    token = page.locator("[data-new-token] code").inner_text()
+    daemon = DaemonProc(tmp_path, web_server, token, env={"FAKE_SLEEP": "1.5"})
+    try:
+        daemon.start()
+        page.goto(f"{base}/runtimes")
+        page.locator("#runtime-list .health-online").first.wait_for()
+        shot(page, screenshots, "runtimes-real-daemon")
+
+        page.goto(f"{base}/agents/new")
+        page.fill("#ag-name", "Claudia")
+        claude = page.locator("#ag-runtime option", has_text="claude").first.get_attribute("value")
+        page.select_option("#ag-runtime", claude)
+        page.fill("#ag-env", "FAKE_MODE=cli")
+        page.check("input[name=permission_mode][value=public_to]")
+        page.check("input[name=invocation_targets][data-target-type=workspace]")
+        page.click(".agent-form button[type=submit]")
+        page.wait_for_url(re.compile(r"/agents/[0-9a-f-]{36}$"))
+        page.get_by_text("1 key(s)").wait_for()  # the env is stored, its value not shown
+
+        page.goto(f"{base}/")
+        page.fill("#quick-title", "Fix the login page")
+        page.click(".quick-create button[type=submit]")
+        page.locator("#board .issue-card a", has_text="Fix the login page").wait_for()
+        page.wait_for_load_state("networkidle")
+        page.locator("#board .issue-card a", has_text="Fix the login page").click()
+        page.wait_for_url(re.compile(r"/issues/LAB-1$"))
+        page.wait_for_selector("[data-live-status][data-state=open]")
+        agent = page.locator("#prop-assignee option", has_text="Claudia (agent)")
+        page.select_option("#prop-assignee", agent.get_attribute("value"))
+
+        # The run streams in: still running while the first messages are already shown.
+        page.locator("[data-run-messages] .msg-tool_use summary", has_text="Bash").wait_for()
+        page.locator("#run-panel [data-run-status]", has_text="running").wait_for()
+        shot(page, screenshots, "issue-real-daemon-running")
+        page.locator("#run-panel [data-run-status]", has_text="completed").wait_for()
+        page.locator(
+            "#timeline .comment-agent", has_text="agent read: Fix the login page"
+        ).wait_for()
+        page.wait_for_function("document.querySelector('#prop-status').value === 'in_review'")
+        page.locator("[data-run-messages] .msg-text", has_text="Done with").wait_for()
+        shot(page, screenshots, "issue-real-daemon-completed")
+
+        assert rollup_tick(now=timezone.now() + timedelta(minutes=10)) is not None
+        page.goto(f"{base}/usage")
+        chart = page.locator("figure[data-group=agent]")
+        chart.locator("td", has_text="Claudia").wait_for()
+        assert chart.locator("td[data-tokens]").first.get_attribute("data-tokens") == "2225"
+        assert daemon.shutdown() == 0
+    finally:
+        daemon.cleanup()
+        context.close()
