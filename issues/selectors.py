@@ -43,6 +43,7 @@ from issues.wire import (
     PRIORITIES,
     issue_prefix,
 )
+from multica_site.db import prepared_cursor
 from multica_site.errors import NotFound, ValidationError
 from multica_site.wire import format_time
 from workspaces.context import WorkspaceContext
@@ -217,7 +218,7 @@ def label_json_for_issues(
     out: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
     if not ids:
         return out
-    with connection.cursor() as cur:
+    with prepared_cursor() as cur:
         cur.execute(PAGE_LABELS_SQL, [ids, ctx.workspace_id])
         rows = cur.fetchall()
     rendered: dict[uuid.UUID, dict[str, Any]] = {}
@@ -638,7 +639,7 @@ def _fetch_rows(qs: QuerySet[Issue]) -> list[dict[str, Any]]:
         sql, params = qs.values_list(*ISSUE_ROW_FIELDS).query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing (e.g. ``status__in=[]``)
         return []
-    with connection.cursor() as cur:
+    with prepared_cursor() as cur:  # the list pages' few query shapes get prepared
         cur.execute(sql, params)
         rows = [dict(zip(ISSUE_ROW_FIELDS, r, strict=True)) for r in cur.fetchall()]
     for row in rows:
