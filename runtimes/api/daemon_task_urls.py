@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/daemon/claim", v.ClaimView.as_view()),
     path(R + "tasks/claim", v.LegacyClaimView.as_view()),
     path(T + "start", v.StartView.as_view()),
+    path(T + "wait-local-directory", v.WaitLocalDirectoryView.as_view()),
     path(T + "progress", v.ProgressView.as_view()),
     path(T + "messages", v.MessagesView.as_view()),
     path(T + "session", v.SessionView.as_view()),

@@ -85,6 +85,20 @@ class StartView(_TaskView):
         return Response(task_wire(task))
 
 
+class WaitLocalDirectoryView(_TaskView):
+    """``POST /api/daemon/tasks/{id}/wait-local-directory`` ``{"reason"}`` → the task."""
+
+    def post(self, request: Request, task_id: Any) -> Response:
+        body = _body(request)
+        task = reports.task_wait_local_directory(
+            caller=_caller(request),
+            task_id=task_id,
+            reason=str(body.get("reason") or ""),
+            epoch=_epoch(request, body),
+        )
+        return Response(task_wire(task))
+
+
 class ProgressView(_TaskView):
     def post(self, request: Request, task_id: Any) -> Response:
         body = _body(request)

@@ -31,6 +31,7 @@ from multica_site.events import publish
 from runtimes.models import TaskReport
 from runtimes.services.claims import (
     Caller,
+    prepare_lease,
     runtimes_accessible,
     task_for_caller,
     task_tokens_revoke,
@@ -41,6 +42,7 @@ from workspaces.context import Actor, WorkspaceContext
 logger = logging.getLogger("multica.runtimes.reports")
 
 TASK_RUNNING = "task:running"
+TASK_WAITING_LOCAL_DIRECTORY = "task:waiting_local_directory"
 TASK_PROGRESS = "task:progress"
 TASK_MESSAGE = "task:message"
 TASK_COMPLETED = "task:completed"
@@ -117,6 +119,30 @@ def task_start(*, caller: Caller, task_id: Any, epoch: int | None = None) -> Age
         task.refresh_from_db()
         task_event_publish(TASK_RUNNING, task)
         agent_status_reconcile(agent_id=task.agent_id)
+    return task
+
+
+def task_wait_local_directory(
+    *, caller: Caller, task_id: Any, reason: str, epoch: int | None = None
+) -> AgentTask:
+    """``…/wait-local-directory``: a prepared task waits for a local directory another task
+    holds on this daemon. The row becomes ``waiting_local_directory`` with its reason and a
+    fresh prepare lease; ``task:waiting_local_directory`` (+``wait_reason``) goes out. Repeating
+    it while waiting updates the reason; any other state is a lost lease (409)."""
+    with transaction.atomic():
+        task, current = _locked(caller, task_id, epoch)
+        if task.status not in ("dispatched", "waiting_local_directory"):
+            raise lease_lost(task)
+        now = timezone.now()
+        reason = _strip(reason)[:2000]
+        AgentTask.objects.filter(pk=task.pk, lease_epoch=current).update(
+            status="waiting_local_directory",
+            wait_reason=reason,
+            prepare_lease_expires_at=now + prepare_lease(),
+            updated_at=now,
+        )
+        task.refresh_from_db()
+        task_event_publish(TASK_WAITING_LOCAL_DIRECTORY, task, wait_reason=reason)
     return task
 
 

@@ -101,6 +101,35 @@ def test_start_refused_after_cancel(api, ws, leased):
     assert resp.json()["code"] == "lease_lost"
 
 
+def test_wait_local_directory_then_start(
+    api, ws, leased, captured_events, django_capture_on_commit_callbacks
+):
+    task = leased.task
+    reason = "local_directory /src/app (held by task 0190abcd)"
+    before = AgentTask.objects.get(pk=task.pk).prepare_lease_expires_at
+    with django_capture_on_commit_callbacks(execute=True):
+        body = _post(api, ws.owner, task.id, "wait-local-directory", {"reason": reason})
+    out = body.want(200).json()
+    assert out["status"] == "waiting_local_directory"
+    row = AgentTask.objects.get(pk=task.pk)
+    assert row.wait_reason == reason
+    assert row.prepare_lease_expires_at >= before
+    (event,) = captured_events.of("task:waiting_local_directory")
+    assert event.payload["wait_reason"] == reason
+    assert event.payload["task_id"] == str(task.id)
+    assert _start(api, ws, task)["status"] == "running"
+    _post(api, ws.owner, task.id, "wait-local-directory", {"reason": "x"}).want(409)
+
+
+def test_wait_local_directory_fenced(api, ws, leased):
+    stale = {"X-Lease-Epoch": str(leased.task.lease_epoch + 1)}
+    resp = _post(api, ws.owner, leased.task.id, "wait-local-directory", {}, headers=stale)
+    assert resp.want(409).json()["code"] == "lease_lost"
+    AgentTask.objects.filter(pk=leased.task.pk).update(status="cancelled")
+    _post(api, ws.owner, leased.task.id, "wait-local-directory", {"reason": "r"}).want(409)
+    assert AgentTask.objects.get(pk=leased.task.pk).wait_reason is None
+
+
 def test_complete_requires_running(api, ws, leased):
     _post(api, ws.owner, leased.task.id, "complete", {"output": "x"}).want(409)
     leased.task.refresh_from_db()
@@ -241,6 +270,7 @@ ROUTES = [
     ("post", "fail", {"error": "x"}),
     ("post", "cancel-ack", {}),
     ("post", "prepare-lease", {}),
+    ("post", "wait-local-directory", {"reason": "x"}),
 ]
 
 
