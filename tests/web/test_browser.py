@@ -15,6 +15,7 @@ Every page is screenshotted at 1280 px and at phone width into ``.multica/test/s
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -407,6 +408,26 @@ def test_a_refused_move_rolls_back(web_server, chromium, screenshots):
     page.wait_for_timeout(300)
     page.reload()
     wait_moved(page, "MOON-1", "done")
+
+    # `multica login`: a signed-in browser hands a session token to the CLI's loopback callback.
+    handed: list[str] = []
+
+    def callback(route):
+        handed.append(route.request.url)
+        route.fulfill(status=200, body="ok")
+
+    page.route("http://127.0.0.1:9/callback**", callback)
+    page.goto(f"{web_server.url}/login?cli_callback=http://127.0.0.1:9/callback&cli_state=s1")
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:9/callback"))
+    (url,) = handed
+    query = parse_qs(urlsplit(url).query)
+    assert query["state"] == ["s1"]
+    me = httpx.get(f"{web_server.url}/api/me",
+                   headers={"Authorization": f"Bearer {query['token'][0]}"})  # fmt: skip
+    assert me.json()["email"] == "carol@example.com"
+    page.goto(f"{web_server.url}/login?cli_callback=https://evil.example/cb&cli_state=s2")
+    page.locator("#login-error", has_text="loopback").wait_for()
+    assert len(handed) == 1
     context.close()
 
 
