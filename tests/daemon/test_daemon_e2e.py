@@ -430,3 +430,19 @@ def test_graceful_shutdown_reports_every_task_in_flight(world):
     from runtimes.models import AgentRuntime
 
     assert AgentRuntime.objects.get(pk=rid).status == "offline"
+
+
+def test_daemon_rides_out_a_server_restart(world):
+    d = world.daemon().start()
+    world.server.stop()
+    time.sleep(1.5)
+    world.server.start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Steady")
+    issue = world.board.issue("After the restart", agent["id"])
+    wait_for(lambda: ended(issue["id"]), timeout=30, what="task after the server restart")
+    wait_for(
+        lambda: d.log.read_text().count("daemon socket connected") >= 2,
+        timeout=40,
+        what="socket reconnected",
+    )
+    assert d.health()["status"] == "running"
