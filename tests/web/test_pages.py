@@ -4,6 +4,8 @@ session to the login page, and stays within a pinned number of queries whatever 
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -267,3 +269,47 @@ def test_query_budget_per_page(ws, world, api, size, django_assert_num_queries):
     for name, path in pages(ws, world).items():
         with django_assert_num_queries(QUERY_BUDGET[name], info=name):
             assert client.get(path, **HTML).status_code == 200, name
+
+
+class _Controls(HTMLParser):
+    """Form controls of a page and what labels them (for=, a wrapping label, aria-label)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str]] = []
+        self.label_for: set[str] = set()
+        self.open_labels = 0
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "label":
+            self.open_labels += 1
+            if a.get("for"):
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append({**a, "_wrapped": "1" if self.open_labels else ""})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.open_labels -= 1
+
+
+def test_every_form_control_is_labelled_and_ids_are_unique(ws, world):
+    from collections import Counter
+
+    for name, path in pages(ws, world).items():
+        parser = _Controls()
+        parser.feed(browser(ws.owner).get(path, **HTML).content.decode())
+        assert parser.controls, f"{name}: no controls found (the workspace switcher at least)"
+        for control in parser.controls:
+            labelled = (
+                control["_wrapped"]
+                or control.get("aria-label")
+                or control.get("id", "") in parser.label_for
+            )
+            assert labelled, f"{name}: unlabelled control {control}"
+        duplicates = [i for i, n in Counter(parser.ids).items() if n > 1]
+        assert not duplicates, f"{name}: duplicate ids {duplicates}"
