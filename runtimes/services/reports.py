@@ -28,6 +28,7 @@ from agents.services.tasks import agent_status_reconcile, task_event_publish
 from agents.task_wire import task_message_wire, task_wire
 from multica_site.errors import Conflict, DomainError, ValidationError
 from multica_site.events import publish
+from multica_site.redact import redact_value, secret_values
 from runtimes.models import TaskReport
 from runtimes.services.claims import (
     Caller,
@@ -102,6 +103,16 @@ def _strip(value: Any) -> Any:
     return value
 
 
+def _clean(value: Any, secrets: list[str]) -> Any:
+    """NULs out and secrets redacted: what agent output must be before it is stored or
+    broadcast."""
+    return redact_value(_strip(value), secrets)
+
+
+def _task_secrets(task: AgentTask) -> list[str]:
+    return secret_values(task.agent.custom_env)
+
+
 # --- start / progress / messages / session / status -----------------------------------------
 
 
@@ -166,7 +177,8 @@ def task_progress(
 ) -> None:
     """Not stored: ``task:progress`` only."""
     task = _active(caller, task_id, epoch)
-    payload: dict[str, Any] = {"task_id": str(task.pk), "summary": _strip(str(summary or ""))}
+    summary = _clean(str(summary or ""), _task_secrets(task))
+    payload: dict[str, Any] = {"task_id": str(task.pk), "summary": summary}
     if isinstance(step, int):
         payload["step"] = step
     if isinstance(total, int):
@@ -192,16 +204,17 @@ def task_messages_append(
         task, _ = _locked(caller, task_id, epoch)
         if task.status not in ACTIVE:
             raise lease_lost(task)
+        secrets = secret_values(task.agent.custom_env)
         objs = [
             TaskMessage(
                 workspace_id=task.workspace_id,
                 task_id=task.pk,
                 seq=m["seq"],
                 type=m["type"],
-                tool=_strip(m.get("tool")) or None,
-                content=_strip(m.get("content")) or None,
-                input=_strip(m.get("input")) if isinstance(m.get("input"), dict) else None,
-                output=_strip(m.get("output")) or None,
+                tool=_clean(m.get("tool"), secrets) or None,
+                content=_clean(m.get("content"), secrets) or None,
+                input=_clean(m["input"], secrets) if isinstance(m.get("input"), dict) else None,
+                output=_clean(m.get("output"), secrets) or None,
             )
             for m in rows
         ]
@@ -339,7 +352,7 @@ def _do_complete(task: AgentTask, epoch: int, body: Mapping[str, Any]) -> dict[s
         return task_wire(task)  # already completed under this lease: idempotent success
     if task.status != "running":
         raise lease_lost(task)
-    output = _strip(str(body.get("output") or ""))
+    output = _clean(str(body.get("output") or ""), _task_secrets(task))
     result: dict[str, Any] = {"output": output}
     for key in ("pr_url", "branch_name", "durable_work_dir"):
         if body.get(key):
@@ -356,8 +369,9 @@ def _do_fail(task: AgentTask, epoch: int, body: Mapping[str, Any]) -> dict[str, 
     if task.status not in ACTIVE:
         raise lease_lost(task)
     reason = str(body.get("failure_reason") or DEFAULT_FAILURE_REASON)[:128]
+    error = _clean(str(body.get("error") or ""), _task_secrets(task))
     failed, _ = task_fail_locked(
-        task, epoch, error=str(body.get("error") or ""), reason=reason, extra=_session_fields(body)
+        task, epoch, error=error, reason=reason, extra=_session_fields(body)
     )
     if not failed:
         raise lease_lost(task)
