@@ -76,8 +76,13 @@ class DaemonApi:
     def register(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.call("POST", "/api/daemon/register", body) or {}
 
-    def deregister(self, runtime_ids: list[str]) -> None:
-        self.call("POST", "/api/daemon/deregister", {"runtime_ids": runtime_ids}, timeout=5)
+    def deregister(
+        self, runtime_ids: list[str], reasons: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        body: dict[str, Any] = {"runtime_ids": runtime_ids}
+        if reasons:
+            body["offline_reasons"] = reasons
+        self.call("POST", "/api/daemon/deregister", body, timeout=5)
 
     def heartbeat(self, runtime_id: str) -> dict[str, Any]:
         body = {"runtime_id": runtime_id, "supports_batch_import": True}

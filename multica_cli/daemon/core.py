@@ -29,7 +29,6 @@ log = logging.getLogger("multica.daemon")
 
 WS_MAX_BACKOFF = 30.0
 WS_SILENCE = 60.0
-REDISCOVER_EVERY = 120.0
 TOKEN_RENEW_EVERY = 72 * 3600.0
 
 
@@ -284,15 +283,20 @@ class Daemon:
                 idle = bool(self.runtimes)
             cadence = WORKSPACE_SYNC_IDLE if idle else WORKSPACE_SYNC_EMPTY
             cadence = min(cadence * (2**failures), WORKSPACE_SYNC_IDLE)
-            self.sync_wake.wait(cadence * random.uniform(0.8, 1.2))  # noqa: S311
+            until_discover = max(0.0, last_discover + self.settings.rediscover_interval
+                                 - time.monotonic())  # fmt: skip
+            self.sync_wake.wait(
+                min(cadence * random.uniform(0.8, 1.2), until_discover + 0.05)  # noqa: S311
+            )
             self.sync_wake.clear()
             if self.halt.is_set():
                 return
             if time.monotonic() - self.renewed_at > TOKEN_RENEW_EVERY:
                 self._renew_token()
-            if time.monotonic() - last_discover > REDISCOVER_EVERY:
+            if time.monotonic() - last_discover >= self.settings.rediscover_interval:
                 last_discover = time.monotonic()
                 if self._discover():
+                    self._drop_vanished_providers()
                     with self.lock:
                         self.need_register |= set(self.workspaces)
             with self.lock:
@@ -307,6 +311,31 @@ class Daemon:
                 with self.lock:
                     self.need_register |= pending
                 log.warning("workspace sync failed: %s", exc)
+
+    def _drop_vanished_providers(self) -> None:
+        """Runtimes of a CLI that is gone (or now too old) are taken offline with a reason."""
+        with self.lock:
+            gone = {
+                rid: info["provider"]
+                for rid, info in self.runtimes.items()
+                if info["provider"] not in self.detected
+            }
+            for rid in gone:
+                self.runtimes.pop(rid, None)
+            if gone:
+                self.runtime_version += 1
+            skipped = dict(self.skipped)
+        if not gone:
+            return
+        reasons = {
+            rid: {"code": "not_executable",
+                  "detail": skipped.get(provider, f"{provider} is no longer on PATH")}
+            for rid, provider in gone.items()
+        }  # fmt: skip
+        try:
+            self.api.deregister(list(gone), reasons)
+        except ApiError as exc:
+            log.warning("deregister of vanished runtimes failed: %s", exc)
 
     def runtime_gone(self, rid: str) -> None:
         with self.lock:

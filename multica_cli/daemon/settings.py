@@ -21,6 +21,7 @@ STATUS_POLL_INTERVAL = 5.0
 PREPARE_LEASE_INTERVAL = 15.0
 SHUTDOWN_GRACE = 30.0
 CANCEL_GRACE = 5.0
+REDISCOVER_INTERVAL = 120.0
 WORKSPACE_SYNC_EMPTY = 30.0
 WORKSPACE_SYNC_IDLE = 30 * 60.0
 
@@ -76,6 +77,7 @@ class DaemonSettings:
     prepare_lease_interval: float = PREPARE_LEASE_INTERVAL
     shutdown_grace: float = SHUTDOWN_GRACE
     cancel_grace: float = CANCEL_GRACE
+    rediscover_interval: float = REDISCOVER_INTERVAL
     report_backoff: float = 4.0
     report_backoff_cap: float = 64.0
     launched_by: str = ""
@@ -197,5 +199,9 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
             None, "MULTICA_DAEMON_REPORT_BACKOFF_CAP", {}, "", 64.0, "duration"
         )
         or 64.0,
+        rediscover_interval=_pick(
+            None, "MULTICA_DAEMON_REDISCOVER_INTERVAL", {}, "", REDISCOVER_INTERVAL, "duration"
+        )
+        or REDISCOVER_INTERVAL,
         launched_by=os.environ.get("MULTICA_LAUNCHED_BY", "").strip(),
     )

@@ -446,3 +446,28 @@ def test_daemon_rides_out_a_server_restart(world):
         what="socket reconnected",
     )
     assert d.health()["status"] == "running"
+
+
+def test_an_uninstalled_cli_takes_its_runtime_offline(world):
+    import os
+
+    from runtimes.models import AgentRuntime
+    from tests.daemon.conftest import FAKES
+
+    bin_dir = world.base / "bin"
+    bin_dir.mkdir()
+    for name in ("claude", "codex"):
+        (bin_dir / name).symlink_to(FAKES / name)
+    d = world.daemon(env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                          "MULTICA_DAEMON_REDISCOVER_INTERVAL": "0.5"})  # fmt: skip
+    d.start()
+    codex = runtime_id(world.workspace, "codex")
+    (bin_dir / "codex").unlink()
+    row = wait_for(
+        lambda: AgentRuntime.objects.filter(pk=codex, status="offline").first(),
+        timeout=20,
+        what="codex runtime offline",
+    )
+    assert row.metadata["offline_reason"]["code"] == "not_executable"
+    assert d.wait_health(lambda h: h["agents"] == ["claude"])
+    assert AgentRuntime.objects.get(pk=runtime_id(world.workspace, "claude")).status == "online"
