@@ -23,6 +23,7 @@ import httpx
 from multica_cli.config import load_profile, state_dir
 from multica_cli.context import CliError
 from multica_cli.daemon.foreground import add_start_flags, forward_flags, run_foreground
+from multica_cli.daemon.providers import detect
 from multica_cli.daemon.settings import daemon_health_port
 from multica_cli.output import info, print_json
 
@@ -43,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_restart)
     p = sub.add_parser("status", help="show the daemon's status")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser("probe-runtimes", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_probe_runtimes)
     p = sub.add_parser("logs", help="show the daemon's log")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     p.add_argument("-n", "--lines", type=int, default=50, help="lines to show (default 50)")
@@ -223,3 +226,20 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_probe_runtimes(args: argparse.Namespace) -> int:
+    """Detect the agent CLIs the daemon would register, without starting it."""
+    found, skipped = detect()
+    print_json(
+        {
+            "probe_result": "success",
+            "runtime_count": len(found),
+            "provider_summary": {
+                **{d.provider.key: {"status": "available", "path": d.path, "version": d.version}
+                   for d in found},
+                **{key: {"status": "skipped", "reason": reason} for key, reason in skipped.items()},
+            },
+        }
+    )  # fmt: skip
+    return 0

@@ -308,6 +308,9 @@ def test_daemon_commands_start_status_logs_stop(world):
         return subprocess.run([sys.executable, "-m", "multica_cli", *args], cwd=REPO,
                               env=d.env, capture_output=True, text=True, timeout=90)  # fmt: skip
 
+    probe = json.loads(multica("daemon", "probe-runtimes").stdout)
+    assert probe["runtime_count"] == 2
+    assert probe["provider_summary"]["codex"]["version"] == "codex-cli 0.120.0"
     started = multica("daemon", "start", "--max-concurrent-tasks", "2", "--poll-interval", "2s")
     assert started.returncode == 0, started.stderr
     assert "Daemon started" in started.stderr
