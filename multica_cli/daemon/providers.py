@@ -216,6 +216,13 @@ def default_args(provider: Provider) -> list[str]:
         return []
 
 
+def codex_protocol() -> str:
+    """``app-server`` (Multica's JSON-RPC session, the default) or ``exec`` (``codex exec
+    --json``, one JSONL stream per run), chosen with ``MULTICA_CODEX_PROTOCOL``."""
+    value = os.environ.get("MULTICA_CODEX_PROTOCOL", "").strip().lower()
+    return "exec" if value == "exec" else "app-server"
+
+
 def model_for(provider: Provider, agent: dict[str, Any]) -> str:
     return (
         str(agent.get("model") or "")
@@ -255,6 +262,15 @@ def command_line(
         if mcp_config_path:
             argv += ["--mcp-config", mcp_config_path]
         return argv
+    if key == "codex" and codex_protocol() == "exec":
+        argv = [exe, "exec", "--json", "--dangerously-bypass-approvals-and-sandbox",
+                "--skip-git-repo-check"]  # fmt: skip
+        if model:
+            argv += ["--model", model]
+        if level:
+            argv += ["-c", f"model_reasoning_effort={level}"]
+        argv += extra + custom
+        return [*argv, "resume", resume, "-"] if resume else [*argv, "-"]
     if key == "codex":
         argv = [exe, "app-server", "--listen", "stdio://", *extra, *custom]
         if agent.get("service_tier") == "priority":

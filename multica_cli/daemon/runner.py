@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 from multica_cli.daemon import execenv, sessions
 from multica_cli.daemon.api import ApiError, DaemonApi
 from multica_cli.daemon.outbox import Report, write_private
-from multica_cli.daemon.providers import ACP_RESUME, Detected, command_line, model_for
+from multica_cli.daemon.providers import (
+    ACP_RESUME,
+    Detected,
+    codex_protocol,
+    command_line,
+    model_for,
+)
 
 if TYPE_CHECKING:
     from multica_cli.daemon.core import Daemon
@@ -32,7 +38,10 @@ TOOL_OUTPUT_LIMIT = 8192
 STDERR_TAIL = 4096
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 SECRET_KEYS = re.compile(r"(?i)(token|secret|password|passwd|api[_-]?key|authorization)")
-RESUME_REJECTED = re.compile(r"(?i)no conversation found|session not found|unknown session")
+RESUME_REJECTED = re.compile(
+    r"(?i)no conversation found|session not found|unknown session|no rollout found|"
+    r"thread not found"
+)
 
 FAILURE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("agent_error.context_overflow",
@@ -510,6 +519,8 @@ class TaskRun:
         workdir = str(self.env.workdir) if self.env else ""
         if provider.protocol == "claude":
             return sessions.ClaudeSession(events, write, **kw)
+        if provider.protocol == "codex" and codex_protocol() == "exec":
+            return sessions.CodexExecSession(events, write, **kw)
         if provider.protocol == "codex":
             return sessions.CodexSession(events, write, resume=resume, workdir=workdir,
                                          agent=self.task.get("agent") or {},

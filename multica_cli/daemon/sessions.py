@@ -732,3 +732,72 @@ class JsonLinesSession(Session):
                 )
             elif kind == "error":
                 self.finish(failed=True, error=str(obj.get("message") or "pi error"))
+
+
+# --- Codex exec --json (JSONL) -------------------------------------------------------------------
+
+
+class CodexExecSession(Session):
+    """``codex exec --json … -`` (prompt on stdin): ``thread.started``, ``item.*`` with
+    snake_case item types, ``turn.completed`` (usage) / ``turn.failed``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_text = ""
+
+    def stream_ended(self) -> None:
+        if not self.done:
+            self.finish(failed=True, error="stream ended without terminal result")
+            self.reason = self.reason or "agent_error.empty_or_unparseable_output"
+
+    def on_event(self, obj: dict[str, Any]) -> None:
+        kind = str(obj.get("type") or "")
+        if kind == "thread.started":
+            self._session(obj.get("thread_id"))
+        elif kind in ("item.started", "item.completed"):
+            self._item(kind == "item.completed", obj.get("item") or {})
+        elif kind == "turn.completed":
+            usage = obj.get("usage") or {}
+            inp = _int(usage.get("input_tokens"))
+            cached = _int(usage.get("cached_input_tokens"))
+            rows = {
+                self.model or "unknown": [
+                    max(0, inp - cached),
+                    _int(usage.get("output_tokens")),
+                    cached,
+                    0,
+                ]
+            }
+            self.sink.replace_usage(rows)  # fmt: skip
+            self.finish(output=self._last_text)
+        elif kind == "turn.failed":
+            message = str((obj.get("error") or {}).get("message") or "codex turn failed")
+            self.finish(failed=True, error=message)
+        elif kind == "error":
+            self.sink.error(str(obj.get("message") or "codex error"))
+
+    def _item(self, completed: bool, item: dict[str, Any]) -> None:
+        kind = item.get("type")
+        item_id = str(item.get("id") or "")
+        if kind == "command_execution":
+            if not completed or item_id not in self.open_tools:
+                self._tool_use("exec_command", item_id, {"command": item.get("command")})
+            if completed:
+                self._tool_result(item_id, str(item.get("aggregated_output") or ""),
+                                  "exec_command")  # fmt: skip
+        elif kind == "file_change" and completed:
+            self._tool_use("patch_apply", item_id, {"changes": item.get("changes")})
+            self._tool_result(item_id, str(item.get("status") or "completed"), "patch_apply")
+        elif kind == "mcp_tool_call":
+            name = f"{item.get('server') or ''}/{item.get('tool') or ''}"
+            if not completed or item_id not in self.open_tools:
+                self._tool_use(name, item_id, item.get("arguments") or {})
+            if completed:
+                self._tool_result(item_id, item.get("result") or item.get("error") or "", name)
+        elif kind == "agent_message" and completed:
+            text = str(item.get("text") or "")
+            if text:
+                self.sink.text(text)
+                self._last_text = text
+        elif kind == "reasoning" and completed and item.get("text"):
+            self.sink.thinking(str(item["text"]))

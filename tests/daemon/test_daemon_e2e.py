@@ -474,3 +474,30 @@ def test_an_uninstalled_cli_takes_its_runtime_offline(world):
     assert row.metadata["offline_reason"]["code"] == "not_executable"
     assert d.wait_health(lambda h: h["agents"] == ["claude"])
     assert AgentRuntime.objects.get(pk=runtime_id(world.workspace, "claude")).status == "online"
+
+
+def test_codex_exec_json_protocol_and_resume(world):
+    from agents.models import TaskMessage
+    from usage.models import TaskUsage
+
+    world.daemon(env={"MULTICA_CODEX_PROTOCOL": "exec"}).start()
+    agent = world.board.agent(runtime_id(world.workspace, "codex"), "Exie")
+    issue = world.board.issue("Tidy the config", agent["id"])
+    first = wait_for(lambda: ended(issue["id"]), what="codex exec task")
+    assert first.result["output"] == f"Codex exec finished {issue['id']}."
+    rows = TaskMessage.objects.filter(task=first).order_by("seq")
+    assert list(rows.values_list("type", flat=True)) == [
+        "thinking", "tool_use", "tool_result", "text"
+    ]  # fmt: skip
+    (usage,) = TaskUsage.objects.filter(task_id=first.id)
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (600, 300, 70)
+    post_comment(world, issue["id"], "And the tests too.")
+    second = wait_for(
+        lambda: [t for t in tasks_of(issue["id"]) if t.status == "completed" and t.pk != first.pk],
+        what="follow-up",
+    )[0]
+    assert second.result["output"].startswith(f"resumed {first.session_id}.")
+    runs = [r for r in fake_runs(world.base) if r["provider"] == "codex"]
+    assert runs[0]["argv"][:2] == ["exec", "--json"]
+    assert runs[0]["argv"][-1] == "-"
+    assert runs[1]["argv"][-3:] == ["resume", first.session_id, "-"]
