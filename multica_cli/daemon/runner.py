@@ -464,6 +464,8 @@ class TaskRun:
                     log.warning("task %s: start refused (%s); dropping it", self.id, exc)
                     return False
                 if self.daemon.stopping.wait(delay):
+                    self.report("fail", {"error": "the daemon shut down before the task started",
+                                         "failure_reason": "runtime_recovery"})  # fmt: skip
                     return False
         return False
 
