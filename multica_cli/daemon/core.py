@@ -508,36 +508,53 @@ class Daemon:
     # --- claims and tasks ----------------------------------------------------------------
 
     def _claim_loop(self) -> None:
-        poll = self.settings.poll_interval
         while not self.stopping.is_set():
-            with self.lock:
-                rids = sorted(self.runtimes)
-            if not rids:
-                self.wake.wait(1.0)
-                self.wake.clear()
-                continue
-            held = self.slots.acquire_all(timeout=2.0)
-            if not held:
-                self.stopping.wait(min(poll, 5.0))
-                continue
-            if self.stopping.is_set():
-                self.slots.release(held)
-                return
-            self.wake.clear()
             try:
-                tasks = self.api.claim(self.settings.daemon_id, rids, len(held))
-            except ApiError as exc:
-                self.slots.release(held)
-                log.warning("claim failed: %s", exc)
-                self.wake.wait(min(poll, 5.0))
-                continue
-            for task in tasks:
-                self._launch(task, held.pop())
-            filled = not held
+                self._claim_once()
+            except Exception:
+                log.exception("claim loop error; continuing")
+                self.stopping.wait(1.0)
+
+    def _claim_once(self) -> None:
+        """One turn of the claim loop: slots first, then a claim for at most that many."""
+        poll = self.settings.poll_interval
+        with self.lock:
+            rids = sorted(self.runtimes)
+        if not rids:
+            self.wake.wait(1.0)
+            self.wake.clear()
+            return
+        held = self.slots.acquire_all(timeout=2.0)
+        if not held:
+            self.wake.wait(min(poll, 5.0))  # a finished task sets wake
+            self.wake.clear()
+            return
+        if self.stopping.is_set():
             self.slots.release(held)
-            if filled:
+            return
+        self.wake.clear()
+        try:
+            tasks = self.api.claim(self.settings.daemon_id, rids, len(held))
+        except ApiError as exc:
+            self.slots.release(held)
+            log.warning("claim failed: %s", exc)
+            self.wake.wait(min(poll, 5.0))
+            return
+        for task in tasks:
+            if not held:  # more than asked for: never run a task without a slot
+                self._refuse(task, "no free slot on this daemon")
                 continue
+            self._launch(task, held.pop())
+        filled = not held
+        self.slots.release(held)
+        if not filled:
             self.wake.wait(poll)
+
+    def _refuse(self, task: dict[str, Any], why: str) -> None:
+        epoch = task.get("lease_epoch") if isinstance(task.get("lease_epoch"), int) else None
+        report = Report(str(task.get("id")), "fail",
+                        {"error": why, "failure_reason": "runtime_offline"}, epoch)  # fmt: skip
+        self.outbox.put(report)
 
     def _launch(self, task: dict[str, Any], slot: int) -> None:
         task_id = str(task.get("id"))
