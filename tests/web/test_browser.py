@@ -477,6 +477,13 @@ def test_a_real_daemon_runs_the_assigned_issue(web_server, chromium, screenshots
         page.click(".agent-form button[type=submit]")
         page.wait_for_url(re.compile(r"/agents/[0-9a-f-]{36}$"))
         page.get_by_text("1 key(s)").wait_for()  # the env is stored, its value not shown
+        assert "FAKE_MODE=cli" not in page.content()
+        page.get_by_role("button", name="Reveal and edit").click()  # audited read
+        page.locator("#env-text").wait_for()
+        assert page.input_value("#env-text") == "FAKE_MODE=cli"
+        page.fill("#env-text", "FAKE_MODE=cli\nFAKE_CUSTOM=from-the-page")
+        page.get_by_role("button", name="Save environment").click()
+        page.get_by_text("2 key(s)").wait_for()
 
         page.goto(f"{base}/")
         page.fill("#quick-title", "Fix the login page")
