@@ -276,29 +276,41 @@ class Daemon:
             raise errors[0]
 
     def _sync_loop(self) -> None:
+        """Workspace sync, provider rediscovery, token renewal, and re-registration of
+        workspaces that lost their runtimes (at most once per ``reregister_interval``, twice
+        that after a failure)."""
         last_discover = time.monotonic()
         failures = 0
+        next_register = 0.0
         while not self.halt.is_set():
+            now = time.monotonic()
             with self.lock:
-                idle = bool(self.runtimes)
-            cadence = WORKSPACE_SYNC_IDLE if idle else WORKSPACE_SYNC_EMPTY
+                covered = {v["workspace_id"] for v in self.runtimes.values()}
+                settled = bool(self.workspaces) and covered >= set(self.workspaces)
+                urgent = bool(self.need_register)
+            cadence = WORKSPACE_SYNC_IDLE if settled else WORKSPACE_SYNC_EMPTY
             cadence = min(cadence * (2**failures), WORKSPACE_SYNC_IDLE)
-            until_discover = max(0.0, last_discover + self.settings.rediscover_interval
-                                 - time.monotonic())  # fmt: skip
-            self.sync_wake.wait(
-                min(cadence * random.uniform(0.8, 1.2), until_discover + 0.05)  # noqa: S311
+            wait = min(
+                cadence * random.uniform(0.8, 1.2),  # noqa: S311
+                max(0.0, last_discover + self.settings.rediscover_interval - now) + 0.05,
             )
+            if urgent:
+                wait = min(wait, max(0.0, next_register - now))
+            self.sync_wake.wait(wait)
             self.sync_wake.clear()
             if self.halt.is_set():
                 return
-            if time.monotonic() - self.renewed_at > TOKEN_RENEW_EVERY:
+            now = time.monotonic()
+            if now - self.renewed_at > TOKEN_RENEW_EVERY:
                 self._renew_token()
-            if time.monotonic() - last_discover >= self.settings.rediscover_interval:
-                last_discover = time.monotonic()
+            if now - last_discover >= self.settings.rediscover_interval:
+                last_discover = now
                 if self._discover():
                     self._drop_vanished_providers()
                     with self.lock:
                         self.need_register |= set(self.workspaces)
+            if now < next_register:
+                continue  # coalesce re-registrations
             with self.lock:
                 pending, self.need_register = set(self.need_register), set()
             try:
@@ -306,8 +318,10 @@ class Daemon:
                     self._register(ws)
                 self._sync_workspaces()
                 failures = 0
+                next_register = now + (self.settings.reregister_interval if pending else 0.0)
             except ApiError as exc:
                 failures += 1
+                next_register = now + 2 * self.settings.reregister_interval
                 with self.lock:
                     self.need_register |= pending
                 log.warning("workspace sync failed: %s", exc)

@@ -22,6 +22,7 @@ PREPARE_LEASE_INTERVAL = 15.0
 SHUTDOWN_GRACE = 30.0
 CANCEL_GRACE = 5.0
 REDISCOVER_INTERVAL = 120.0
+REREGISTER_INTERVAL = 30.0
 WORKSPACE_SYNC_EMPTY = 30.0
 WORKSPACE_SYNC_IDLE = 30 * 60.0
 
@@ -78,6 +79,7 @@ class DaemonSettings:
     shutdown_grace: float = SHUTDOWN_GRACE
     cancel_grace: float = CANCEL_GRACE
     rediscover_interval: float = REDISCOVER_INTERVAL
+    reregister_interval: float = REREGISTER_INTERVAL
     report_backoff: float = 4.0
     report_backoff_cap: float = 64.0
     launched_by: str = ""
@@ -203,5 +205,8 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
             None, "MULTICA_DAEMON_REDISCOVER_INTERVAL", {}, "", REDISCOVER_INTERVAL, "duration"
         )
         or REDISCOVER_INTERVAL,
+        reregister_interval=_pick(
+            None, "MULTICA_DAEMON_REREGISTER_INTERVAL", {}, "", REREGISTER_INTERVAL, "duration"
+        ),
         launched_by=os.environ.get("MULTICA_LAUNCHED_BY", "").strip(),
     )

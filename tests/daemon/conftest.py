@@ -125,6 +125,7 @@ class DaemonProc:
             "MULTICA_DAEMON_REPORT_BACKOFF_CAP": "1",
             "MULTICA_DAEMON_CANCEL_GRACE": "2",
             "MULTICA_DAEMON_SHUTDOWN_GRACE": "5",
+            "MULTICA_DAEMON_REREGISTER_INTERVAL": "1",
             **(env or {}),
         }
         self.proc: subprocess.Popen | None = None
