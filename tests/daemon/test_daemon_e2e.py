@@ -327,6 +327,10 @@ def test_daemon_commands_start_status_logs_stop(world):
         assert logs.returncode == 0
         assert str(d.home / ".multica" / "daemon.log") in logs.stderr
         assert 0 < len(logs.stdout.splitlines()) <= 3
+        restarted = multica("daemon", "restart", "--max-concurrent-tasks", "3")
+        assert restarted.returncode == 0, restarted.stderr
+        assert not pid_alive(pid)
+        pid = json.loads(multica("daemon", "status", "--output", "json").stdout)["pid"]
     finally:
         stopped = multica("daemon", "stop")
     assert stopped.returncode == 0, stopped.stderr
