@@ -19,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from multica_site.db import columns_of, models_from_rows, prepared_cursor
 from workspaces import tokens
 from workspaces.models import PersonalAccessToken, User
 
@@ -44,21 +45,30 @@ def register_token_resolver(prefix: str, resolver: TokenResolver) -> None:
     TOKEN_RESOLVERS[prefix] = resolver
 
 
+_USER_ATTS, _USER_COLS = columns_of(User, "u")
+# The CLI's and daemons' credential: one prepared statement per request.
+_PAT_SQL = f"""
+SELECT p.id, p.expires_at, p.last_used_at, {_USER_COLS}
+FROM personal_access_token p JOIN "user" u ON u.id = p.user_id
+WHERE p.token_hash = %s AND NOT p.revoked AND u.is_active
+"""  # noqa: S608 - the column list comes from the model, not from input
+
+
 def resolve_pat(raw: str) -> tuple[User, Credential] | None:
     now = timezone.now()
-    pat = (
-        PersonalAccessToken.objects.select_related("user")
-        .filter(token_hash=tokens.hash_token(raw), revoked=False)
-        .first()
-    )
-    if pat is None or (pat.expires_at is not None and pat.expires_at <= now):
+    with prepared_cursor() as cursor:
+        cursor.execute(_PAT_SQL, [tokens.hash_token(raw)])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if not pat.user.is_active:
+    pat_id, expires_at, last_used_at = row[:3]
+    if expires_at is not None and expires_at <= now:
         return None
-    if pat.last_used_at is None or (now - pat.last_used_at).total_seconds() > 60:
+    user = models_from_rows(User, _USER_ATTS, [row[3:]])[0]
+    if last_used_at is None or (now - last_used_at).total_seconds() > 60:
         # Coarse-grained so that a busy CLI does not write on every request.
-        PersonalAccessToken.objects.filter(pk=pat.pk).update(last_used_at=now)
-    return pat.user, Credential(kind="pat", token_id=str(pat.pk))
+        PersonalAccessToken.objects.filter(pk=pat_id).update(last_used_at=now)
+    return user, Credential(kind="pat", token_id=str(pat_id))
 
 
 register_token_resolver(tokens.PAT_PREFIX, resolve_pat)

@@ -195,33 +195,53 @@ class Publisher:
             stop = False
             while not stop:
                 batch, stop = self._take_batch()
-                seqs = self._number(batch) if batch else {}
-                for kind, body in batch:
-                    try:
-                        if kind == "event":
-                            if id(body) in seqs:
-                                for target, message in _event_sends(body, seqs[id(body)]):
-                                    self._deliver(client, loop, layer, target, message)
-                        else:
-                            self._deliver(client, loop, layer, kind, body)
-                    except Exception:  # Redis down: frames are hints; clients resync on gaps
-                        logger.warning("realtime: sending %s failed", kind, exc_info=True)
-                    finally:
-                        with self._lock:
-                            self._pending -= 1
-                            if self._pending == 0:
-                                self._idle.set()
+                try:
+                    self._send_batch(batch, client, loop, layer)
+                finally:
+                    with self._lock:
+                        self._pending -= len(batch)
+                        if self._pending == 0:
+                            self._idle.set()
         finally:
             connection.close()
             loop.close()
 
-    @staticmethod
-    def _deliver(client: Any, loop: Any, layer: Any, kind: str, body: Any) -> None:
-        target, payload = body
-        if kind == "workspace":
-            client.publish(hub_channel(target), payload)
-        else:
-            loop.run_until_complete(layer.group_send(target, payload))
+    def _send_batch(self, batch: list[tuple[str, Any]], client: Any, loop: Any, layer: Any) -> None:
+        """Number the batch's workspace events, then send everything in order: runs of
+        workspace frames go to Redis in one pipelined round trip; channel-layer sends
+        between them flush the run first, so the order of the queue is kept."""
+        seqs = self._number(batch) if batch else {}
+        pipe = client.pipeline(transaction=False)
+        piped = 0
+
+        def flush() -> None:
+            nonlocal piped
+            if piped:
+                piped = 0
+                try:
+                    pipe.execute()
+                except Exception:  # Redis down: frames are hints; clients resync on gaps
+                    logger.warning("realtime: publishing workspace frames failed", exc_info=True)
+                    pipe.reset()
+
+        for kind, body in batch:
+            if kind == "event":
+                if id(body) not in seqs:
+                    continue
+                sends = _event_sends(body, seqs[id(body)])
+            else:
+                sends = [(kind, body)]
+            for target_kind, (target, payload) in sends:
+                if target_kind == "workspace":
+                    pipe.publish(hub_channel(target), payload)
+                    piped += 1
+                    continue
+                flush()
+                try:
+                    loop.run_until_complete(layer.group_send(target, payload))
+                except Exception:  # Redis down: frames are hints; clients resync on gaps
+                    logger.warning("realtime: sending to %s failed", target, exc_info=True)
+        flush()
 
 
 def hub_channel(workspace_id: Any) -> str:
@@ -288,6 +308,10 @@ class WorkspaceHub:
             text = data.decode() if isinstance(data, bytes) else data
             for sock in tuple(self.rooms.get(workspace_id, ())):
                 sock.deliver(text)
+            # A burst arrives already buffered, and reading it does not yield: let the
+            # sockets' writers drain their outboxes between frames, or a healthy client would
+            # be dropped as slow after 256 frames of one burst.
+            await asyncio.sleep(0)
 
 
 _hubs: dict[Any, WorkspaceHub] = {}

@@ -112,6 +112,8 @@ def agents_mark_working(agent_ids: Iterable[Any]) -> None:
             [Agent.Status.WORKING, timezone.now(), ids, Agent.Status.WORKING],
         )
         changed = [row[0] for row in cursor.fetchall()]
+    if not changed:
+        return
     for agent in Agent.objects.filter(pk__in=changed):
         payload = {"agent": agent_status_partial(agent)}
         publish(AGENT_STATUS, payload, workspace_id=agent.workspace_id)

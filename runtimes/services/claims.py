@@ -19,11 +19,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent, AgentTask
@@ -92,10 +91,22 @@ class Caller:
         return str(value) if value else None
 
 
+_RUNTIME_ATTS, _RUNTIME_COLS = columns_of(AgentRuntime, "r")
+_ACCESSIBLE_RUNTIMES_SQL = f"""
+SELECT {_RUNTIME_COLS} FROM agent_runtime r
+WHERE r.id = ANY(%(ids)s)
+  AND EXISTS (SELECT 1 FROM member m WHERE m.workspace_id = r.workspace_id AND m.user_id = %(user)s)
+  AND (%(bound)s::uuid IS NULL OR r.workspace_id = %(bound)s::uuid)
+  AND (%(daemon)s::text IS NULL OR r.daemon_id = %(daemon)s::text OR r.daemon_id IS NULL)
+"""  # noqa: S608 - the column list comes from the model, not from input
+
+
 def runtimes_accessible(caller: Caller, runtime_ids: Iterable[Any]) -> list[AgentRuntime]:
     """The runtimes of ``runtime_ids`` the caller may act for: a daemon token only in its own
     workspace (and for its own daemon id), any other credential where the user is a member.
     Unknown and foreign runtimes are silently left out (the caller learns nothing)."""
+    if caller.kind == "task":
+        return []
     ids: list[uuid.UUID] = []
     for raw in runtime_ids:
         try:
@@ -104,15 +115,16 @@ def runtimes_accessible(caller: Caller, runtime_ids: Iterable[Any]) -> list[Agen
             continue
     if not ids:
         return []
-    qs = AgentRuntime.objects.filter(pk__in=ids)
-    if caller.kind == "task":
-        return []
-    if caller.bound_workspace_id is not None:
-        qs = qs.filter(workspace_id=caller.bound_workspace_id)
-        if caller.daemon_id:
-            qs = qs.filter(Q(daemon_id=caller.daemon_id) | Q(daemon_id__isnull=True))
-    member_ws = Member.objects.filter(user=caller.user).values("workspace_id")
-    return list(qs.filter(workspace_id__in=member_ws))
+    bound = caller.bound_workspace_id
+    params = {
+        "ids": ids,
+        "user": caller.user.pk,
+        "bound": bound,
+        "daemon": caller.daemon_id if bound is not None else None,
+    }
+    with prepared_cursor() as cursor:
+        cursor.execute(_ACCESSIBLE_RUNTIMES_SQL, params)
+        return models_from_rows(AgentRuntime, _RUNTIME_ATTS, cursor.fetchall())
 
 
 def runtime_for_caller(caller: Caller, runtime_id: Any) -> AgentRuntime:
@@ -338,6 +350,19 @@ RETURNING {_TASK_COLUMNS}
 """  # noqa: S608 - the column list comes from the model, not from input
 
 
+_AGENT_ATTS, _AGENT_COLS = columns_of(Agent, "a")
+_AGENTS_SQL = f"SELECT {_AGENT_COLS} FROM agent a WHERE a.id = ANY(%s)"  # noqa: S608
+
+
+def _agents(ids: set[Any]) -> dict[Any, Agent]:
+    """The leased tasks' agents (their ``custom_env`` decrypted), by id."""
+    if not ids:
+        return {}
+    with prepared_cursor() as cursor:
+        cursor.execute(_AGENTS_SQL, [list(ids)])
+        return {a.pk: a for a in models_from_rows(Agent, _AGENT_ATTS, cursor.fetchall())}
+
+
 def _claim_for_agent(
     agent_id: uuid.UUID, runtime_ids: list[uuid.UUID], limit: int, now: Any
 ) -> list[AgentTask]:
@@ -382,7 +407,7 @@ def task_claim(
                 if remaining <= 0:
                     break
                 leased.extend(_claim_for_agent(agent_id, ids, remaining, now))
-        agents = Agent.objects.in_bulk({t.agent_id for t in leased})
+        agents = _agents({t.agent_id for t in leased})
         for task in leased:
             task.agent = agents[task.agent_id]
         raws = task_tokens_mint([(t, fresh[t.runtime_id], t.agent) for t in leased])
@@ -508,25 +533,35 @@ def _comment_row(comment: Comment) -> dict[str, Any]:
     }
 
 
-def _prior_sessions(tasks: list[AgentTask]) -> dict[tuple[Any, Any], AgentTask]:
+class PriorSession(NamedTuple):
+    pk: uuid.UUID
+    runtime_id: uuid.UUID | None
+    session_id: str
+    work_dir: str | None
+
+
+_PRIOR_SESSIONS_SQL = """
+SELECT DISTINCT ON (agent_id, issue_id) agent_id, issue_id, id, runtime_id, session_id, work_dir
+FROM agent_task_queue
+WHERE agent_id = ANY(%s) AND issue_id = ANY(%s) AND session_id > '' AND NOT (id = ANY(%s))
+ORDER BY agent_id, issue_id, created_at DESC
+"""
+
+
+def _prior_sessions(tasks: list[AgentTask]) -> dict[tuple[Any, Any], PriorSession]:
     """The newest task with a session per (agent, issue) of ``tasks``, in one query."""
     pairs = {(t.agent_id, t.issue_id) for t in tasks if t.issue_id is not None}
     if not pairs:
         return {}
-    rows = (
-        AgentTask.objects.filter(
-            agent_id__in={a for a, _ in pairs},
-            issue_id__in={i for _, i in pairs},
-            session_id__gt="",
-        )
-        .exclude(pk__in=[t.pk for t in tasks])
-        .only("id", "agent_id", "issue_id", "runtime_id", "session_id", "work_dir", "created_at")
-        .order_by("-created_at")
-    )
-    out: dict[tuple[Any, Any], AgentTask] = {}
-    for row in rows:
-        out.setdefault((row.agent_id, row.issue_id), row)
-    return out
+    params = [
+        list({a for a, _ in pairs}),
+        list({i for _, i in pairs}),
+        [t.pk for t in tasks],
+    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(_PRIOR_SESSIONS_SQL, params)
+        rows = cursor.fetchall()
+    return {(agent, issue): PriorSession(*rest) for agent, issue, *rest in rows}
 
 
 def _prior_session(task: AgentTask, cache: dict[Any, Any]) -> dict[str, Any]:
