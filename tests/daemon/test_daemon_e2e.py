@@ -505,3 +505,24 @@ def test_codex_exec_json_protocol_and_resume(world):
     assert runs[0]["argv"][:2] == ["exec", "--json"]
     assert runs[0]["argv"][-1] == "-"
     assert runs[1]["argv"][-3:] == ["resume", first.session_id, "-"]
+
+
+def test_an_attempt_whose_lease_moved_is_stopped_and_changes_nothing(world):
+    from django.db.models import F
+
+    from agents.models import AgentTask
+
+    d = world.daemon().start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Zombie",
+                              custom_env={"FAKE_MODE": "slow"})  # fmt: skip
+    issue = world.board.issue("Leased twice", agent["id"])
+    task = wait_for(lambda: ended(issue["id"], "running"), what="running task")
+    wait_for(lambda: fake_runs(world.base), what="agent started")
+    pid = fake_runs(world.base)[0]["pid"]
+    # The server leased the task again (as after a partition): this attempt is fenced off.
+    AgentTask.objects.filter(pk=task.pk).update(lease_epoch=F("lease_epoch") + 1)
+    wait_for(lambda: not pid_alive(pid), timeout=15, what="fenced agent stopped")
+    wait_for(lambda: d.health()["active_task_count"] == 0, timeout=10, what="slot released")
+    task.refresh_from_db()
+    assert task.status == "running"  # the stale attempt's reports were refused (409)
+    assert not list((d.home / ".multica" / "outbox").glob("*.json"))
