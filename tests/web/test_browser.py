@@ -368,6 +368,12 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
             width = target.evaluate("document.documentElement.scrollWidth")
             viewport = target.viewport_size["width"]
             assert width <= viewport + 1, f"{name} overflows at {label} width ({width}px)"
+    # The workspace switcher offers a new workspace.
+    page.goto(f"{base}/")
+    page.select_option("#workspace-switcher", "")
+    page.wait_for_url(re.compile(r"/\?new$"))
+    page.locator("#create-workspace").wait_for()
+    assert page.locator("a", has_text="Rocket Lab").count() == 1
     assert not errors, errors
     for context in (phone, ctx_b, ctx_a):
         context.close()
@@ -443,6 +449,7 @@ def test_a_real_daemon_runs_the_assigned_issue(web_server, chromium, screenshots
     from tests.daemon.conftest import DaemonProc
     from usage.services.rollup import rollup_tick
     from workspaces.services.workspaces import workspace_create
+    from workspaces.tokens import issue_jwt
 
     dave = User.objects.create_user("dave@example.com", name="Dave")
     dave.set_password(PASSWORD)
@@ -484,6 +491,23 @@ def test_a_real_daemon_runs_the_assigned_issue(web_server, chromium, screenshots
         page.fill("#env-text", "FAKE_MODE=cli\nFAKE_CUSTOM=from-the-page")
         page.get_by_role("button", name="Save environment").click()
         page.get_by_text("2 key(s)").wait_for()
+        # The edit form saves the agent contract's fields through PUT /api/agents/{id}.
+        page.fill("#ag-desc", "Fixes login bugs")
+        page.fill("#ag-max", "3")
+        page.fill("#ag-args", "--verbose\n--max-turns=5")
+        page.fill("#ag-model", "claude-sonnet-4-5")
+        page.click(".agent-form button[type=submit]")
+        agent_id = page.url.rsplit("/", 1)[1]
+        jwt = {"Authorization": f"Bearer {issue_jwt(dave)}", "X-Workspace-Slug": "lab"}
+        for _ in range(50):
+            saved = httpx.get(f"{web_server.url}/api/agents/{agent_id}", headers=jwt).json()
+            if saved["max_concurrent_tasks"] == 3:
+                break
+            page.wait_for_timeout(100)
+        assert saved["description"] == "Fixes login bugs"
+        assert saved["custom_args"] == ["--verbose", "--max-turns=5"]
+        assert saved["model"] == "claude-sonnet-4-5"
+        assert saved["permission_mode"] == "public_to"
 
         page.goto(f"{base}/")
         page.fill("#quick-title", "Fix the login page")
