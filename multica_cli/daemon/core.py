@@ -30,6 +30,7 @@ log = logging.getLogger("multica.daemon")
 WS_MAX_BACKOFF = 30.0
 WS_SILENCE = 60.0
 TOKEN_RENEW_EVERY = 72 * 3600.0
+GC_EVERY = 3600.0
 
 
 class DaemonError(Exception):
@@ -93,6 +94,7 @@ class Daemon:
         self.health: ThreadingHTTPServer | None = None
         self.runtime_version = 0
         self.renewed_at = time.monotonic()
+        self.gc_at = 0.0
         self.loops: list[threading.Thread] = []
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -303,6 +305,8 @@ class Daemon:
             now = time.monotonic()
             if now - self.renewed_at > TOKEN_RENEW_EVERY:
                 self._renew_token()
+            if now - self.gc_at > GC_EVERY:
+                self._gc()
             if now - last_discover >= self.settings.rediscover_interval:
                 last_discover = now
                 if self._discover():
@@ -325,6 +329,14 @@ class Daemon:
                 with self.lock:
                     self.need_register |= pending
                 log.warning("workspace sync failed: %s", exc)
+
+    def _gc(self) -> None:
+        self.gc_at = time.monotonic()
+        with self.lock:
+            active = {run.env.root for run in self.runs.values() if run.env is not None}
+        removed = execenv.gc_task_dirs(self.settings.workspaces_root, self.settings.gc_ttl, active)
+        if removed:
+            log.info("removed %d finished task directories", removed)
 
     def _drop_vanished_providers(self) -> None:
         """Runtimes of a CLI that is gone (or now too old) are taken offline with a reason."""

@@ -368,3 +368,22 @@ def write_gc_meta(env: TaskEnv, task: dict[str, Any]) -> None:
         meta["task_id"] = task.get("id")
     with contextlib.suppress(OSError):
         _write_json(env.root / ".gc_meta.json", meta)
+
+
+def gc_task_dirs(root: Path, ttl: float, active: set[Path], now: float | None = None) -> int:
+    """Remove finished tasks' env roots whose ``.gc_meta.json`` is older than ``ttl`` seconds
+    (never one in use); → how many were removed. A later follow-up starts a fresh session."""
+    now = time.time() if now is None else now
+    removed = 0
+    for meta in root.glob("*/*/.gc_meta.json"):
+        env_root = meta.parent
+        if env_root in active or env_root.name.startswith("."):
+            continue
+        try:
+            age = now - meta.stat().st_mtime
+        except OSError:
+            continue
+        if age > ttl:
+            shutil.rmtree(env_root, ignore_errors=True)
+            removed += 1
+    return removed

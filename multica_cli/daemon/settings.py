@@ -23,6 +23,7 @@ SHUTDOWN_GRACE = 30.0
 CANCEL_GRACE = 5.0
 REDISCOVER_INTERVAL = 120.0
 REREGISTER_INTERVAL = 30.0
+GC_TTL = 7 * 24 * 3600.0
 WORKSPACE_SYNC_EMPTY = 30.0
 WORKSPACE_SYNC_IDLE = 30 * 60.0
 
@@ -80,6 +81,7 @@ class DaemonSettings:
     cancel_grace: float = CANCEL_GRACE
     rediscover_interval: float = REDISCOVER_INTERVAL
     reregister_interval: float = REREGISTER_INTERVAL
+    gc_ttl: float = GC_TTL
     report_backoff: float = 4.0
     report_backoff_cap: float = 64.0
     launched_by: str = ""
@@ -208,5 +210,6 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         reregister_interval=_pick(
             None, "MULTICA_DAEMON_REREGISTER_INTERVAL", {}, "", REREGISTER_INTERVAL, "duration"
         ),
+        gc_ttl=_pick(None, "MULTICA_DAEMON_GC_TTL", {}, "", GC_TTL, "duration") or GC_TTL,
         launched_by=os.environ.get("MULTICA_LAUNCHED_BY", "").strip(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,18 @@ def test_json_lines_providers(provider, lines, output, usage):
     assert s.output == output
     assert not s.failed
     assert next(iter(sink.usage_rows.values())) == usage
+
+
+def test_gc_removes_old_finished_task_dirs_only(tmp_path):
+    old_env = execenv.prepare(tmp_path, task(), providers.PROVIDERS["claude"])
+    execenv.write_gc_meta(old_env, task())
+    busy = execenv.prepare(tmp_path, task(id="01a2009e-0000-7000-8000-00000000beef"),
+                           providers.PROVIDERS["claude"])  # fmt: skip
+    execenv.write_gc_meta(busy, task())
+    running = execenv.prepare(tmp_path, task(id="01a2009e-0000-7000-8000-00000000cafe"),
+                              providers.PROVIDERS["claude"])  # fmt: skip
+    later = time.time() + 8 * 24 * 3600
+    assert execenv.gc_task_dirs(tmp_path, 7 * 24 * 3600, {busy.root}, now=later) == 1
+    assert not old_env.root.exists()
+    assert busy.root.exists()
+    assert running.root.exists()  # no .gc_meta.json: not finished
