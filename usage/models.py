@@ -103,7 +103,17 @@ class TaskUsageHourly(models.Model):
         ]
         indexes: ClassVar = [
             models.Index("workspace_id", models.F("bucket_hour").desc(), name="tuh_ws_time"),
-            models.Index("runtime_id", models.F("bucket_hour").desc(), name="tuh_runtime_time"),
+            # The runtime usage read: an index-only scan over one runtime's buckets.
+            models.Index(
+                fields=["runtime_id", "bucket_hour"],
+                include=[
+                    "provider", "model", "input_tokens", "output_tokens", "cache_read_tokens",
+                    "cache_write_tokens", "cost_usd_ticks", "uncosted_input_tokens",
+                    "uncosted_output_tokens", "uncosted_cache_read_tokens",
+                    "uncosted_cache_write_tokens",
+                ],
+                name="tuh_runtime_read",
+            ),
             models.Index(
                 "workspace_id", "agent_id", models.F("bucket_hour").desc(),
                 name="tuh_ws_agent_time",

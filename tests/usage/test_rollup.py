@@ -301,3 +301,19 @@ def test_backfill_command_walks_history_and_stamps_the_watermark(now, run, capsy
     call_command("backfill_task_usage_hourly", "--from", (now - timedelta(days=5)).isoformat(),
                  "--to", (now - SAFETY_LAG).isoformat())  # fmt: skip
     assert hourly_snapshot() == before  # rerunnable
+
+
+def test_backfill_repairs_wrong_and_orphan_buckets(now, run):
+    t = run()
+    add_usage(t, now - hours(3), input_tokens=10)
+    catch_up(now)
+    TaskUsageHourly.objects.update(input_tokens=999)  # a bucket gone wrong
+    orphan = TaskUsageHourly.objects.get()
+    orphan.pk = None
+    orphan.model = "ghost"  # a bucket with no rows behind it
+    orphan.save()
+    written, watermark = rollup.backfill(start=now - hours(5), end=now - SAFETY_LAG)
+    assert written == 2
+    assert watermark == now - SAFETY_LAG
+    assert hourly_rows() == expected_hourly()
+    assert rollup.backfill(start=now - hours(5), end=now - SAFETY_LAG)[0] == 0

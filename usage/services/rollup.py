@@ -154,32 +154,124 @@ def prune_dirty(*, retention: timedelta = DIRTY_RETENTION) -> int:
         return cursor.rowcount
 
 
-# --- backfill ----------------------------------------------------------------------------------
+# --- backfill ---------------------------------------------------------------------------------
+
+# Recompute every bucket of the hours in [from, to) (hour-aligned) from the rows created in them,
+# and replace: the set-based twin of the window primitive for whole slices of history, where one
+# pass with hash joins beats a lookup per row. Bound values are sent as literals, so each slice
+# is planned for its own size.
+REBUILD_SQL = """
+WITH raw AS (
+    SELECT task_usage_hour_bucket(tu.created_at) AS bucket_hour, a.workspace_id, atq.runtime_id,
+           atq.agent_id, i.project_id, tu.provider, tu.model,
+           SUM(tu.input_tokens)::bigint AS input_tokens,
+           SUM(tu.output_tokens)::bigint AS output_tokens,
+           SUM(tu.cache_read_tokens)::bigint AS cache_read_tokens,
+           SUM(tu.cache_write_tokens)::bigint AS cache_write_tokens,
+           COUNT(DISTINCT tu.task_id)::bigint AS task_count,
+           COUNT(*)::bigint AS event_count,
+           COALESCE(SUM(tu.cost_usd_ticks), 0)::bigint AS cost_usd_ticks,
+           COALESCE(SUM(tu.input_tokens) FILTER (WHERE tu.cost_usd_ticks IS NULL), 0)::bigint
+               AS uncosted_input_tokens,
+           COALESCE(SUM(tu.output_tokens) FILTER (WHERE tu.cost_usd_ticks IS NULL), 0)::bigint
+               AS uncosted_output_tokens,
+           COALESCE(SUM(tu.cache_read_tokens) FILTER (WHERE tu.cost_usd_ticks IS NULL), 0)::bigint
+               AS uncosted_cache_read_tokens,
+           COALESCE(SUM(tu.cache_write_tokens) FILTER (WHERE tu.cost_usd_ticks IS NULL), 0)::bigint
+               AS uncosted_cache_write_tokens
+      FROM task_usage tu
+      JOIN agent_task_queue atq ON atq.id = tu.task_id
+      JOIN agent a ON a.id = atq.agent_id
+      LEFT JOIN issue i ON i.id = atq.issue_id
+     WHERE tu.created_at >= %(start)s AND tu.created_at < %(end)s
+       AND atq.runtime_id IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+upserted AS (
+    INSERT INTO task_usage_hourly AS h (
+        bucket_hour, workspace_id, runtime_id, agent_id, project_id, provider, model,
+        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, task_count,
+        event_count, cost_usd_ticks, uncosted_input_tokens, uncosted_output_tokens,
+        uncosted_cache_read_tokens, uncosted_cache_write_tokens, updated_at)
+    SELECT *, clock_timestamp() FROM raw
+    ON CONFLICT ON CONSTRAINT uq_task_usage_hourly_key DO UPDATE
+        SET input_tokens = EXCLUDED.input_tokens,
+            output_tokens = EXCLUDED.output_tokens,
+            cache_read_tokens = EXCLUDED.cache_read_tokens,
+            cache_write_tokens = EXCLUDED.cache_write_tokens,
+            task_count = EXCLUDED.task_count,
+            event_count = EXCLUDED.event_count,
+            cost_usd_ticks = EXCLUDED.cost_usd_ticks,
+            uncosted_input_tokens = EXCLUDED.uncosted_input_tokens,
+            uncosted_output_tokens = EXCLUDED.uncosted_output_tokens,
+            uncosted_cache_read_tokens = EXCLUDED.uncosted_cache_read_tokens,
+            uncosted_cache_write_tokens = EXCLUDED.uncosted_cache_write_tokens,
+            updated_at = EXCLUDED.updated_at
+      WHERE (h.input_tokens, h.output_tokens, h.cache_read_tokens, h.cache_write_tokens,
+             h.task_count, h.event_count, h.cost_usd_ticks, h.uncosted_input_tokens,
+             h.uncosted_output_tokens, h.uncosted_cache_read_tokens,
+             h.uncosted_cache_write_tokens)
+            IS DISTINCT FROM
+            (EXCLUDED.input_tokens, EXCLUDED.output_tokens, EXCLUDED.cache_read_tokens,
+             EXCLUDED.cache_write_tokens, EXCLUDED.task_count, EXCLUDED.event_count,
+             EXCLUDED.cost_usd_ticks, EXCLUDED.uncosted_input_tokens,
+             EXCLUDED.uncosted_output_tokens, EXCLUDED.uncosted_cache_read_tokens,
+             EXCLUDED.uncosted_cache_write_tokens)
+    RETURNING 1
+),
+deleted AS (
+    DELETE FROM task_usage_hourly h
+     WHERE h.bucket_hour >= %(start)s AND h.bucket_hour < %(end)s
+       AND NOT EXISTS (
+           SELECT 1 FROM raw r
+            WHERE r.bucket_hour = h.bucket_hour AND r.workspace_id = h.workspace_id
+              AND r.runtime_id = h.runtime_id AND r.agent_id = h.agent_id
+              AND COALESCE(r.project_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                  = COALESCE(h.project_id, '00000000-0000-0000-0000-000000000000'::uuid)
+              AND r.provider = h.provider AND r.model = h.model)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upserted) + (SELECT count(*) FROM deleted)
+"""
+
+
+def _hour_floor(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceil(at: datetime) -> datetime:
+    floor = _hour_floor(at)
+    return floor if floor == at else floor + timedelta(hours=1)
 
 
 def backfill_bounds() -> tuple[datetime, datetime] | None:
-    """``[first write, now − lag)``, or None on an empty table."""
-    first = _next_row_at(EPOCH)
+    """``[the first row's creation, now − lag)``, or None on an empty table."""
+    first = _scalar("SELECT min(created_at) FROM task_usage")
     if first is None:
         return None
-    return first, _db_now() - SAFETY_LAG
+    return first, _db_now() - SAFETY_LAG  # type: ignore[return-value]
 
 
 def backfill_slices(
     start: datetime, end: datetime, step: timedelta
 ) -> Iterator[tuple[datetime, datetime]]:
-    cursor = start
-    while cursor < end:
-        upper = min(end, cursor + step)
+    """Hour-aligned slices covering ``[start, end)``."""
+    cursor, stop = _hour_floor(start), _hour_ceil(end)
+    while cursor < stop:
+        upper = min(stop, cursor + step)
         yield cursor, upper
         cursor = upper
 
 
-def backfill_slice(window_from: datetime, window_to: datetime) -> int:
-    """One slice of the backfill, in its own transaction, waiting for the lock."""
+def rebuild_hours(start: datetime, end: datetime) -> int:
+    """Recompute and replace every bucket of the hours in ``[start, end)`` (hour-aligned), in
+    its own transaction under the lock (waiting for a running tick)."""
     with transaction.atomic():
         _lock(wait=True)
-        return rollup_window(window_from, window_to)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(REBUILD_SQL, {"start": start, "end": end})
+            return int(cursor.fetchone()[0])
 
 
 def stamp_watermark(at: datetime) -> datetime:
@@ -197,12 +289,14 @@ def backfill(
     *,
     start: datetime | None = None,
     end: datetime | None = None,
-    step: timedelta = timedelta(days=1),
+    step: timedelta = timedelta(days=7),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, datetime | None]:
-    """Walk ``[start, end)`` (default: all of history up to now − lag) slice by slice, then stamp
-    the watermark to ``end``. Idempotent: safe to rerun, and safe while the periodic job runs.
-    Returns (buckets written, the watermark)."""
+    """Rebuild the hours of ``[start, end)`` (default: all of history up to now − lag) slice by
+    slice, then stamp the watermark to ``end``: the periodic job takes over from there (a row
+    created before ``end`` but written again later is found by its ``updated_at``). Idempotent,
+    and safe while the periodic job runs (each slice takes the same lock). Returns (buckets
+    written or deleted, the watermark)."""
     bounds = backfill_bounds()
     if bounds is None and (start is None or end is None):
         return 0, None
@@ -211,7 +305,7 @@ def backfill(
     slices = list(backfill_slices(start, end, step))
     total = 0
     for n, (lo, hi) in enumerate(slices, 1):
-        total += backfill_slice(lo, hi)
+        total += rebuild_hours(lo, hi)
         if progress is not None:
             progress(n, len(slices))
     return total, stamp_watermark(end)

@@ -1,5 +1,6 @@
-"""Roll up the whole of ``task_usage`` history into ``task_usage_hourly``, slice by slice, then
-stamp the watermark so the periodic job resumes where the backfill stopped.
+"""Roll up the whole of ``task_usage`` history into ``task_usage_hourly``, slice by slice (every
+bucket of each slice's hours recomputed from its rows and replaced), then stamp the watermark so
+the periodic job resumes where the backfill stopped.
 
 Run once after the usage migrations on a database that already holds usage, before turning on
 ``USAGE_ROLLUP_READS``; rerunning it is harmless (each bucket is recomputed and replaced), and so
@@ -32,7 +33,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from", dest="start", help="start (default: the first usage row)")
         parser.add_argument("--to", dest="end", help="end, exclusive (default: now − 5 minutes)")
-        parser.add_argument("--slice-hours", type=int, default=24, help="hours per slice (24)")
+        parser.add_argument(
+            "--slice-hours", type=int, default=168, help="hours per slice (168: a week)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
