@@ -57,11 +57,15 @@
   let dragging = false;
   let pendingRefresh = false;
 
+  const stats = { refreshes: 0 };
+
   function scheduleRefresh(delay) {
     if (dragging) { pendingRefresh = true; return; }
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(refresh, delay === undefined ? 150 : delay);
+    refreshTimer = setTimeout(() => { refreshTimer = null; refresh(); }, delay === undefined ? 150 : delay);
   }
+
+  function busy() { return refreshing || refreshTimer !== null || pendingRefresh || dragging; }
 
   async function refresh() {
     if (refreshing) { pendingRefresh = true; return; }
@@ -88,6 +92,7 @@
       initCharts();
     } finally {
       refreshing = false;
+      stats.refreshes += 1;
       if (pendingRefresh) { pendingRefresh = false; scheduleRefresh(); }
     }
   }
@@ -583,5 +588,5 @@
   initMentions();
   initCharts();
   startRealtime();
-  window.multica = { api, refresh, scheduleRefresh };
+  window.multica = { api, refresh, scheduleRefresh, busy, stats };
 })();

@@ -31,7 +31,7 @@ pytestmark = [
 PASSWORD = "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-TIMEOUT = 15_000
+TIMEOUT = 20_000
 
 
 def shot(page, screenshots, name: str) -> None:
@@ -72,7 +72,8 @@ def order_in(page, status: str) -> list[str]:
 
 def drag(page, source, target, *, position: str = "bottom") -> None:
     """Drag with the mouse as a person would (SortableJS runs in pointer fallback mode)."""
-    page.wait_for_load_state("networkidle")  # no live refresh is about to replace the cards
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !window.multica.busy()")  # no refresh replacing the cards
     target.scroll_into_view_if_needed()
     s = source.bounding_box()
     t = target.bounding_box()
@@ -91,6 +92,20 @@ def drag(page, source, target, *, position: str = "bottom") -> None:
         page.mouse.move(tx, t["y"] + t["height"] - 6, steps=25)
     page.wait_for_timeout(250)
     page.mouse.up()
+
+
+def drag_and_persist(page, source, target, *, position: str = "bottom") -> None:
+    """Drag, then wait until the move API has answered (success expected) and the board has
+    been re-rendered from the server after the move's event."""
+    before = page.evaluate("window.multica.stats.refreshes")
+    with page.expect_response(
+        lambda r: r.url.endswith("/move") and r.request.method == "POST"
+    ) as moved:
+        drag(page, source, target, position=position)
+    assert moved.value.ok, moved.value.text()
+    page.wait_for_function(
+        f"() => window.multica.stats.refreshes > {before} && !window.multica.busy()"
+    )
 
 
 def wait_moved(page, identifier: str, status: str) -> None:
@@ -159,14 +174,13 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     bob_page.locator("#board .issue-card", has_text="Beta").wait_for()
 
     # 4. Drag Alpha across two columns, then Beta below it; reload: the order is kept.
-    drag(page, card(page, "ROCK-1"), column(page, "in_progress"))
+    drag_and_persist(page, card(page, "ROCK-1"), column(page, "in_progress"))
     wait_moved(page, "ROCK-1", "in_progress")
     wait_moved(bob_page, "ROCK-1", "in_progress")  # Bob's board follows without a reload
-    drag(page, card(page, "ROCK-1"), column(page, "in_review"))
+    drag_and_persist(page, card(page, "ROCK-1"), column(page, "in_review"))
     wait_moved(page, "ROCK-1", "in_review")
-    drag(page, card(page, "ROCK-2"), column(page, "in_review"), position="bottom")
+    drag_and_persist(page, card(page, "ROCK-2"), column(page, "in_review"), position="bottom")
     wait_moved(page, "ROCK-2", "in_review")
-    page.wait_for_timeout(500)  # let the last move's request land
     page.reload()
     assert order_in(page, "in_review") == ["ROCK-1", "ROCK-2"]
     wait_moved(bob_page, "ROCK-2", "in_review")
@@ -175,12 +189,11 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
         ".map(c => c.dataset.identifier).join() === 'ROCK-1,ROCK-2'"
     )
     # ... and Beta dragged above Alpha.
-    drag(page, card(page, "ROCK-2"), card(page, "ROCK-1"), position="top")
+    drag_and_persist(page, card(page, "ROCK-2"), card(page, "ROCK-1"), position="top")
     page.wait_for_function(
         "() => [...document.querySelectorAll(\"#board [data-status='in_review'] .issue-card\")]"
         ".map(c => c.dataset.identifier).join() === 'ROCK-2,ROCK-1'"
     )
-    page.wait_for_timeout(500)
     page.reload()
     assert order_in(page, "in_review") == ["ROCK-2", "ROCK-1"]
     shot(page, screenshots, "board")
