@@ -51,6 +51,19 @@ def rollup_reads_enabled() -> bool:
     return bool(getattr(settings, "USAGE_ROLLUP_READS", True))
 
 
+_PG_ZONES: set[str] = set()
+
+
+def _known_to_postgres(name: str) -> bool:
+    """The zone names PostgreSQL knows (read once per process): a name Python accepts but the
+    database does not would fail the query, so it falls back like an unknown one."""
+    if not _PG_ZONES:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_timezone_names")
+            _PG_ZONES.update(row[0] for row in cursor.fetchall())
+    return name in _PG_ZONES
+
+
 def resolve_tz(raw: str | None, user: Any = None) -> ZoneInfo:
     """``?tz=`` if it names a zone, else the user's stored ``timezone``, else UTC."""
     for candidate in (raw, getattr(user, "timezone", None)):
@@ -58,9 +71,11 @@ def resolve_tz(raw: str | None, user: Any = None) -> ZoneInfo:
         if not name:
             continue
         try:
-            return ZoneInfo(name)
+            zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             continue
+        if _known_to_postgres(zone.key):
+            return zone
     return UTC_ZONE
 
 

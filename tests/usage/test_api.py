@@ -198,3 +198,9 @@ def test_window_is_local_midnight():
     assert since.astimezone(tokyo).isoformat() == "2026-03-08T00:00:00+09:00"
     exact = selectors.window({"days": "1", "tz": "UTC"}, default_days=30, exact=True, now=now)
     assert exact.since == datetime(2026, 3, 10, tzinfo=selectors.UTC_ZONE)
+
+
+def test_zones_unknown_to_python_or_postgres_fall_back_to_utc(db):
+    assert selectors.resolve_tz("Europe/Paris").key == "Europe/Paris"
+    for name in ("Not/AZone", "../../etc/passwd", "", "   "):
+        assert selectors.resolve_tz(name) is selectors.UTC_ZONE
