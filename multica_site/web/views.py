@@ -371,7 +371,8 @@ class RuntimeListPage(WorkspacePageView):
         runtimes = runtime_rows(self.ctx)
         for r in runtimes:
             r["owner_name"] = directory.name("member", r["owner_id"])
-            r["version"] = r["metadata"].get("cli_version") or r["metadata"].get("version", "")
+            r["version"] = r["metadata"].get("version", "")
+            r["cli_version"] = r["metadata"].get("cli_version", "")
         return {"runtimes": runtimes}
 
 

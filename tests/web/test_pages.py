@@ -184,6 +184,7 @@ def test_runtime_page_shows_health_provider_version(ws, world):
     assert "health-online" in html
     assert "claude" in html
     assert "0.4.2" in html
+    assert "<dd>2.1.0</dd>" in html
     assert f"/api/runtimes/{world['runtime'].id}/usage" in html
 
 
