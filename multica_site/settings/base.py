@@ -55,6 +55,15 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Prepared statements for the hot paths that run on server-binding cursors
+# (``multica_site.db.prepared_cursor``; Django's own cursors bind on the client and are never
+# prepared): a statement is prepared once a connection has run it this many times. Set
+# DB_PREPARE_THRESHOLD=off behind a transaction-pooling PgBouncer without
+# ``max_prepared_statements``.
+_prepare = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    None if _prepare in ("", "off", "none", "false") else int(_prepare)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- applications ---------------------------------------------------------------------------
