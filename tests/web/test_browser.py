@@ -428,6 +428,31 @@ def test_a_refused_move_rolls_back(web_server, chromium, screenshots):
     page.reload()
     wait_moved(page, "MOON-1", "done")
 
+    # Keyboard only: a second card goes to Done (top) through its menu, then ↓ below the first;
+    # focus stays on the button through the live re-render, and the order survives a reload.
+    page.fill("#quick-title", "Sturdy")
+    page.press("#quick-title", "Enter")
+    page.locator("#board .issue-card", has_text="Sturdy").wait_for()
+    page.wait_for_function("() => !window.multica.busy()")
+    page.select_option("#board .issue-card[data-identifier='MOON-2'] [data-move-status]", "done")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"#board [data-status='done'] .issue-card\")]"
+        ".map(c => c.dataset.identifier).join() === 'MOON-2,MOON-1'"
+    )
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !window.multica.busy()")
+    down = page.locator("#board .issue-card[data-identifier='MOON-2'] [data-move=down]")
+    down.focus()
+    with page.expect_response(lambda r: r.url.endswith("/move")) as moved:
+        page.keyboard.press("Enter")
+    assert moved.value.ok
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !window.multica.busy()")
+    assert order_in(page, "done") == ["MOON-1", "MOON-2"]
+    assert page.evaluate("document.activeElement.dataset.move") == "down"
+    page.reload()
+    assert order_in(page, "done") == ["MOON-1", "MOON-2"]
+
     # `multica login`: a signed-in browser hands a session token to the CLI's loopback callback.
     handed: list[str] = []
 
