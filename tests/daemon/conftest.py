@@ -236,3 +236,22 @@ def world(db, make_user, make_workspace, server, tmp_path):
     for d in daemons:
         d.cleanup()
     w.board.http.close()
+    settle_server_transactions()
+
+
+def settle_server_transactions(timeout: float = 10.0) -> None:
+    """Wait until the server process has no transaction in flight on the test database, so
+    the flush after this test does not race (deadlock) with a request the daemons left."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                "AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
