@@ -143,6 +143,11 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     login_with_password(page, server, "alice@example.com")
     page.wait_for_selector("#create-workspace")
     shot(page, screenshots, "onboarding")
+    page.fill("#ws-name", "Admin")
+    page.click("#create-workspace button[type=submit]")
+    error = page.locator("#create-workspace [role=alert]")
+    error.wait_for()
+    assert "slug" in error.inner_text()  # the API's refusal, shown by the form
     page.fill("#ws-name", "Rocket Lab")
     assert page.input_value("#ws-slug") == "rocket-lab"
     page.click("#create-workspace button[type=submit]")
@@ -381,12 +386,25 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
             width = target.evaluate("document.documentElement.scrollWidth")
             viewport = target.viewport_size["width"]
             assert width <= viewport + 1, f"{name} overflows at {label} width ({width}px)"
+    # At phone width the navigation folds behind a menu button.
+    phone_page.goto(f"{base}/")
+    assert not phone_page.locator("#sidebar").is_visible()
+    phone_page.get_by_role("button", name="Menu").click()
+    phone_page.locator("#sidebar a", has_text="Inbox").click()
+    phone_page.wait_for_url(re.compile(r"/inbox$"))
+
+    # Settings: renaming the workspace shows in the switcher.
+    page.goto(f"{base}/settings")
+    page.fill("#ws-name", "Rocket Lab HQ")
+    page.click("form[data-api^='PATCH'] button[type=submit]")
+    page.locator("#workspace-switcher option", has_text="Rocket Lab HQ").wait_for(state="attached")
+
     # The workspace switcher offers a new workspace.
     page.goto(f"{base}/")
     page.select_option("#workspace-switcher", "")
     page.wait_for_url(re.compile(r"/\?new$"))
     page.locator("#create-workspace").wait_for()
-    assert page.locator("a", has_text="Rocket Lab").count() == 1
+    assert page.locator("a", has_text="Rocket Lab HQ").count() == 1
     assert not errors, errors
     for context in (phone, ctx_b, ctx_a):
         context.close()
