@@ -42,12 +42,12 @@ class Directory:
     """Names of the workspace's members and agents, for assignees, authors and mentions
     (two selector calls per page, whatever the number of rows)."""
 
-    def __init__(self, ctx: WorkspaceContext, *, include_archived_agents: bool = True) -> None:
+    def __init__(self, ctx: WorkspaceContext) -> None:
         self.members = [member_wire(m) for m in member_list(ctx=ctx)]
-        self.agent_rows = agent_list(ctx, include_archived=include_archived_agents)
+        # Archived agents keep their names on old comments; only live ones are offered.
         self.agents = [
             {"id": str(a.id), "name": a.name, "archived": a.archived_at is not None}
-            for a in self.agent_rows
+            for a in agent_list(ctx, include_archived=True)
         ]
         self.names: dict[tuple[str, str], str] = {
             ("member", m["user_id"]): m["name"] or m["email"] for m in self.members
@@ -153,11 +153,6 @@ class ListPage(WorkspacePageView):
     template_name = "web/list.html"
     nav = "list"
     title = "All issues"
-    fixed: dict[str, str] = {}
-
-    def list_params(self, request: Request) -> dict[str, str]:
-        params, _ = filter_params(request)
-        return params
 
     def page_context(self, request: Request, **kwargs: Any) -> dict[str, Any]:
         ctx = self.ctx
