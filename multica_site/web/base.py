@@ -34,7 +34,9 @@ class JSONErrorsNegotiation(BaseContentNegotiation):
     def select_parser(self, request: Request, parsers: list[Any]) -> Any:
         return parsers[0] if parsers else None
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: Any = None):
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: Any = None
+    ) -> tuple[Any, str]:
         return renderers[0], renderers[0].media_type
 
 

@@ -75,6 +75,11 @@
       const response = await fetch(window.location.href, {
         credentials: "same-origin", headers: { Accept: "text/html" },
       });
+      if (response.redirected && new URL(response.url).pathname === "/login") {
+        window.location.assign(response.url); // the session ended
+        return;
+      }
+      if (response.status === 404) { window.location.assign("/"); return; } // removed from here
       if (!response.ok) return;
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
       document.querySelectorAll("[data-live]").forEach((region) => {
@@ -139,6 +144,15 @@
   }
 
   function onEvent(frame) {
+    const payload = frame.payload || {};
+    if (frame.type === "workspace:deleted" && payload.workspace_id === workspaceId) {
+      window.location.assign("/");
+      return;
+    }
+    if (frame.type === "member:removed" && payload.user_id === body.dataset.me) {
+      window.location.assign("/");
+      return;
+    }
     if (frame.type === "task:message") { appendMessage(frame); return; }
     if (frame.type === "task:progress") { showProgress(frame); return; }
     scheduleRefresh();

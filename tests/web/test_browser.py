@@ -399,6 +399,15 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     page.click("form[data-api^='PATCH'] button[type=submit]")
     page.locator("#workspace-switcher option", has_text="Rocket Lab HQ").wait_for(state="attached")
 
+    # Bob is removed from the workspace: his open page leaves it at once.
+    page.goto(f"{base}/members")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("row", name=re.compile("bob@example.com")).get_by_role(
+        "button", name="Remove"
+    ).click()
+    bob_page.wait_for_url(f"{server.url}/")
+    bob_page.locator("#create-workspace").wait_for()
+
     # The workspace switcher offers a new workspace.
     page.goto(f"{base}/")
     page.select_option("#workspace-switcher", "")
