@@ -148,7 +148,10 @@ class Daemon:
             self.loops.append(loop)
 
     def _renew_token(self) -> None:
+        """Keep a personal access token alive (daemon tokens are not renewed this way)."""
         self.renewed_at = time.monotonic()
+        if not self.settings.token.startswith("mul_"):
+            return
         try:
             self.api.call("POST", "/api/tokens/current/renew", {}, timeout=15)
         except ApiError as exc:

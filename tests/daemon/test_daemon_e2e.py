@@ -3,6 +3,7 @@ that speak the providers' stream formats."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -526,3 +527,20 @@ def test_an_attempt_whose_lease_moved_is_stopped_and_changes_nothing(world):
     task.refresh_from_db()
     assert task.status == "running"  # the stale attempt's reports were refused (409)
     assert not list((d.home / ".multica" / "outbox").glob("*.json"))
+
+
+def test_daemon_with_a_daemon_token(world):
+    token = world.board.call(
+        "POST", "/api/daemon-tokens", 201, json={"daemon_id": "laptop-7", "name": "laptop"}
+    )["token"]
+    assert token.startswith("mdt_")
+    d = world.daemon()
+    cfg = d.home / ".multica" / "config.json"
+    cfg.write_text(json.dumps({"server_url": world.server.url, "token": token}))
+    d.start("--daemon-id", "laptop-7")
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Tokenized")
+    issue = world.board.issue("With a daemon token", agent["id"])
+    done = wait_for(lambda: ended(issue["id"]), what="task via daemon token")
+    assert done.runtime.daemon_id == "laptop-7"
+    (run,) = fake_runs(world.base)
+    assert run["token_prefix"] == "mat_"
