@@ -91,6 +91,7 @@ class WorkspacePageView(PageMixin, WorkspaceAPIView):
             "ctx": ctx,
             "workspace": ctx.workspace,
             "me": ctx.user,
+            "me_id": str(ctx.user.pk) if ctx.user else "",
             "role": ctx.role,
             "is_admin": ctx.role in ("owner", "admin"),
             "workspaces": list(workspace_list_for_user(user=ctx.user)),

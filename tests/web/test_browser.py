@@ -234,6 +234,13 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     runtime_id = registered["runtimes"][0]["id"]
     daemon.post("/api/daemon/heartbeat", {"runtime_id": runtime_id})
 
+    page.goto(f"{base}/runtimes")
+    page.locator("#runtime-list .health-online").wait_for()
+    page.locator("#runtime-list summary", has_text="Edit").click()
+    page.fill(f"#rt-name-{runtime_id}", "Alice's laptop")
+    page.click(f"form[data-api='PATCH /api/runtimes/{runtime_id}'] button[type=submit]")
+    page.locator("#runtime-list h2", has_text="Alice's laptop").wait_for()
+
     page.goto(f"{base}/agents/new")
     page.fill("#ag-name", "Robo")
     page.select_option("#ag-runtime", runtime_id)

@@ -185,6 +185,9 @@ def test_runtime_page_shows_health_provider_version(ws, world):
     assert "claude" in html
     assert "0.4.2" in html
     assert "<dd>2.1.0</dd>" in html
+    assert f'data-api="PATCH /api/runtimes/{world["runtime"].id}"' not in html  # not the owner
+    owner_html = browser(ws.owner).get(f"/w/{ws.workspace.slug}/runtimes", **HTML)
+    assert f'data-api="PATCH /api/runtimes/{world["runtime"].id}"' in owner_html.content.decode()
     assert f"/api/runtimes/{world['runtime'].id}/usage" in html
 
 
@@ -192,6 +195,7 @@ def test_skill_detail_lists_files(ws, world):
     html = browser(ws.member).get(pages(ws, world)["skill"], **HTML).content.decode()
     assert "scripts/run.sh" in html
     assert "<strong>it</strong>" in html
+    assert f'data-api="PUT /api/skills/{world["skill"]["id"]}"' in html
 
 
 def test_non_member_gets_404_like_the_api(ws, other_ws, world):
