@@ -116,7 +116,10 @@ class DaemonProc:
         self.env = {
             **clean,
             "HOME": str(self.home),
-            "PATH": f"{FAKES}{os.pathsep}{clean.get('PATH', '')}",
+            # The fakes' `#!/usr/bin/env python3` finds this interpreter first.
+            "PATH": os.pathsep.join(
+                [str(FAKES), str(Path(sys.executable).parent), clean.get("PATH", "")]
+            ),
             "FAKE_STATE_DIR": str(self.fake_state),
             "MULTICA_DAEMON_HEALTH_PORT": str(self.port),
             "MULTICA_DAEMON_STATUS_POLL_INTERVAL": "0.3",

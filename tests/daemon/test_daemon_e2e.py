@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -466,7 +467,8 @@ def test_an_uninstalled_cli_takes_its_runtime_offline(world):
     bin_dir.mkdir()
     for name in ("claude", "codex"):
         (bin_dir / name).symlink_to(FAKES / name)
-    d = world.daemon(env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]])
+    d = world.daemon(env={"PATH": path,
                           "MULTICA_DAEMON_REDISCOVER_INTERVAL": "0.5"})  # fmt: skip
     d.start()
     codex = runtime_id(world.workspace, "codex")
