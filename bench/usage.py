@@ -128,6 +128,13 @@ def cached(size: int) -> dict | None:
         row = cur.fetchone()
     if row is None or not row[3] or row[2] != size:
         return None
+    with connection.cursor() as cur:  # the usage tables may have been rebuilt since
+        cur.execute("SELECT count(*) FROM task_usage")
+        rows = cur.fetchone()[0]
+        cur.execute("SELECT EXISTS (SELECT 1 FROM task_usage_hourly)")
+        rolled_up = cur.fetchone()[0]
+    if rows != size or not rolled_up:
+        return None
     return {"anchor": row[0], "runtime_id": row[1]}
 
 
