@@ -394,6 +394,8 @@ class Daemon:
                     continue
                 try:
                     self._pending_work(rid, self.api.heartbeat(rid))
+                    if self.outbox.has_pending():
+                        self.outbox.wake(now=True)  # a good heartbeat: replay what is waiting
                 except ApiError as exc:
                     if is_not_found(exc, "runtime not found"):
                         self.runtime_gone(rid)
@@ -521,6 +523,8 @@ class Daemon:
         payload = frame.get("payload") or {}
         rid = str(payload.get("runtime_id") or "")
         if kind == "daemon:heartbeat_ack":
+            if self.outbox.has_pending():
+                self.outbox.wake(now=True)
             if payload.get("runtime_gone") or payload.get("status") == "runtime_gone":
                 self.runtime_gone(rid)
             else:

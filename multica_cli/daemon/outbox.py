@@ -67,6 +67,7 @@ class Outbox:
         self.cap = cap
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._force = False
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def _path(self, task_id: str) -> Path:
@@ -81,6 +82,9 @@ class Outbox:
                 log.warning("dropping unreadable outbox entry %s", path.name)
                 path.unlink(missing_ok=True)
         return out
+
+    def has_pending(self) -> bool:
+        return any(self.dir.glob("*.json"))
 
     def pending_task_ids(self) -> list[str]:
         return [r.task_id for r in self.pending()]
@@ -148,12 +152,15 @@ class Outbox:
                 left += 1
         return left
 
-    def wake(self) -> None:
+    def wake(self, *, now: bool = False) -> None:
+        """Wake the sender; ``now`` retries every entry at once (the server answered again)."""
+        self._force = self._force or now
         self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            self.flush()
+            force, self._force = self._force, False
+            self.flush(force=force)
             pending = self.pending()
             delay = 1.0
             if pending:

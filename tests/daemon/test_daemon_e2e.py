@@ -442,13 +442,22 @@ def test_graceful_shutdown_reports_every_task_in_flight(world):
 
 
 def test_daemon_rides_out_a_server_restart(world):
-    d = world.daemon().start()
-    world.server.stop()
-    time.sleep(1.5)
-    world.server.start()
+    # Long report backoff: only the first good heartbeat after the outage can deliver in time.
+    d = world.daemon(env={"FAKE_SLEEP": "2", "MULTICA_DAEMON_REPORT_BACKOFF": "60",
+                          "MULTICA_DAEMON_REPORT_BACKOFF_CAP": "120"})  # fmt: skip
+    d.start()
     agent = world.board.agent(runtime_id(world.workspace, "claude"), "Steady")
-    issue = world.board.issue("After the restart", agent["id"])
-    wait_for(lambda: ended(issue["id"]), timeout=30, what="task after the server restart")
+    first = world.board.issue("Finish during the restart", agent["id"])
+    wait_for(lambda: ended(first["id"], "running"), what="running task")
+    world.server.stop()
+    try:
+        outbox = d.home / ".multica" / "outbox"
+        wait_for(lambda: list(outbox.glob("*.json")), timeout=20, what="outbox entry")
+    finally:
+        world.server.start()
+    wait_for(lambda: ended(first["id"]), timeout=20, what="result after the restart")
+    second = world.board.issue("After the restart", agent["id"])
+    wait_for(lambda: ended(second["id"]), timeout=30, what="task after the server restart")
     wait_for(
         lambda: d.log.read_text().count("daemon socket connected") >= 2,
         timeout=40,
