@@ -266,6 +266,8 @@ class IssueDetailPage(WorkspacePageView):
             "priorities": PRIORITIES,
             "directory": directory,
             "candidates_json": json_script(directory.candidates()),
+            "issue_label_ids": {label["id"] for label in data["labels"]},
+            **filter_choices(ctx),
         }
 
 
@@ -429,6 +431,9 @@ class SettingsPage(WorkspacePageView):
     template_name = "web/settings.html"
     nav = "settings"
     title = "Workspace settings"
+
+    def page_context(self, request: Request, **kwargs: Any) -> dict[str, Any]:
+        return filter_choices(self.ctx)
 
 
 class TokensPage(WorkspacePageView):

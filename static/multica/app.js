@@ -203,6 +203,7 @@
         data.assignee_id = id || null;
         continue;
       }
+      if (type === "nullable") { data[el.name] = value || null; continue; }
       if (value === "" && !("keepEmpty" in el.dataset)) continue;
       if (type === "json") {
         try { data[el.name] = JSON.parse(value); } catch (err) { throw new Error(`${el.name}: invalid JSON`); }

@@ -363,6 +363,36 @@ def test_board_run_and_usage_end_to_end(web_server, chromium, screenshots):
     page.locator("#timeline .mention").first.wait_for()
     bob_page.locator("#nav-inbox [data-unread-count]").wait_for()  # live, no reload
 
+    # Labels and projects: made on the settings page, set on an issue, used as board filters.
+    page.goto(f"{base}/settings")
+    page.fill("#label-name", "bug")
+    page.click("form[data-api='POST /api/labels'] button[type=submit]")
+    page.locator("#labels .label", has_text="bug").wait_for()
+    page.fill("#project-title", "Launch")
+    page.click("form[data-api='POST /api/projects'] button[type=submit]")
+    page.locator("#projects li", has_text="Launch").wait_for()
+    page.goto(f"{base}/issues/ROCK-2")
+    page.select_option("#add-label", label="bug")
+    page.click("form[data-api$='/labels'] button[type=submit]")
+    page.locator("[data-issue-labels] .label", has_text="bug").wait_for()
+    page.select_option("#prop-project", label="Launch")
+    page.wait_for_function(
+        "document.querySelector('#prop-project').selectedOptions[0].text === 'Launch'"
+        " && !window.multica.busy()"
+    )
+    page.goto(f"{base}/")
+    page.select_option(".filters select[name=label_id]", label="bug")
+    page.click(".filters button[type=submit]")
+    page.wait_for_url(re.compile(r"label_id="))
+    assert page.locator("#board .issue-card").evaluate_all(
+        "cards => cards.map(c => c.dataset.identifier)"
+    ) == ["ROCK-2"]
+    page.goto(f"{base}/")
+    page.select_option(".filters select[name=project_id]", label="Launch")
+    page.click(".filters button[type=submit]")
+    page.wait_for_url(re.compile(r"project_id="))
+    assert page.locator("#board .issue-card").count() == 1
+
     # A personal access token is shown once, then listed by its prefix.
     page.goto(f"{base}/tokens")
     page.fill("#tok-name", "laptop CLI")
