@@ -610,12 +610,17 @@ class TaskRun:
         started = time.monotonic()
         next_poll = started + settings.status_poll_interval
         timed_out = idle = False
+        done_at = 0.0
         while proc.poll() is None:
             if self.cancel.wait(0.1):
                 break
             now = time.monotonic()
-            if session.done and not reader.is_alive():
-                break
+            if session.done:
+                # The result is in: the CLI gets a moment to exit by itself (stdin is closed),
+                # then the code after this loop stops it.
+                done_at = done_at or now
+                if not reader.is_alive() or now - done_at > 1.0:
+                    break
             if settings.agent_timeout and now - started > settings.agent_timeout:
                 timed_out = True
                 break
