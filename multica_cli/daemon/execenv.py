@@ -273,6 +273,30 @@ def prompt(task: dict[str, Any], *, continuity_lost: bool = False) -> str:
                   "issue and its comments before continuing.)", ""]  # fmt: skip
     if task.get("chat_session_id"):
         lines.append(str(task.get("chat_message") or ""))
+        ids = [str(a.get("id")) for a in task.get("chat_message_attachments") or []]
+        if ids:
+            lines += ["", "Attachments: " + ", ".join(ids)]
+        return "\n".join(lines)
+    if task.get("autopilot_run_id"):
+        lines += [
+            "You are running an autopilot of this Multica workspace.",
+            f"Autopilot: {task.get('autopilot_title') or ''}",
+            str(task.get("autopilot_description") or ""),
+        ]
+        if task.get("autopilot_trigger_payload"):
+            payload = json.dumps(task["autopilot_trigger_payload"], indent=2)
+            lines += ["", "Trigger payload:", payload]
+        return "\n".join(lines)
+    if not issue:
+        request = str(task.get("quick_create_prompt") or task.get("trigger_summary") or "")
+        lines += [
+            "Create exactly one issue in this Multica workspace from the request below, with "
+            "`multica issue create --title … [--description …]`, then reply with its key.",
+            "",
+            request,
+        ]
+        if task.get("parent_issue_id"):
+            lines += ["", f"Make it a sub-issue of {task['parent_issue_id']}."]
         return "\n".join(lines)
     lines += [
         "You are a local coding agent for a Multica workspace.",

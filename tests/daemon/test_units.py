@@ -282,3 +282,18 @@ def test_gc_removes_old_finished_task_dirs_only(tmp_path):
     assert not old_env.root.exists()
     assert busy.root.exists()
     assert running.root.exists()  # no .gc_meta.json: not finished
+
+
+def test_prompt_per_task_kind():
+    assignment = execenv.prompt(task())
+    assert "Your issue ID is i1." in assignment
+    assert "multica issue get i1 --output json" in assignment
+    comment = execenv.prompt(task(trigger_comment_content="Please add tests",
+                                  trigger_author_name="Bob"))  # fmt: skip
+    assert "[NEW COMMENT]" in comment
+    assert "Bob wrote:\nPlease add tests" in comment
+    quick = execenv.prompt(task(issue_id="", quick_create_prompt="Login is broken on Safari"))
+    assert "multica issue create" in quick
+    assert "Login is broken on Safari" in quick
+    lost = execenv.prompt(task(), continuity_lost=True)
+    assert lost.startswith("(Your previous session")
