@@ -110,21 +110,33 @@ def _shares(runtime_ids: list[str], n: int) -> list[list[str]]:
 
 
 def run_http(base: str, token: str, runtime_ids: list[str], daemons: int, batch: int) -> float:
-    import httpx
+    """``daemons`` threads, each a daemon claiming for its share of the runtimes over one
+    keep-alive connection (``http.client``: the load generator shares the server's cores and
+    should cost as little as the baseline's client does)."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
 
+    url = urlsplit(base)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     claimed = [0] * daemons
 
     def daemon(i: int, mine: list[str]) -> None:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            headers = {"Authorization": f"Bearer {token}"}
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        body = json.dumps({"daemon_id": "", "runtime_ids": mine, "max_tasks": batch})
+        try:
             empty = 0
             while empty < 2:
-                body = {"daemon_id": "", "runtime_ids": mine, "max_tasks": batch}
-                resp = client.post("/api/daemon/tasks/claim", json=body, headers=headers)
-                resp.raise_for_status()
-                got = len(resp.json()["tasks"])
+                conn.request("POST", "/api/daemon/tasks/claim", body=body, headers=headers)
+                resp = conn.getresponse()
+                content = resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"claim: {resp.status} {content[:200]!r}")
+                got = len(json.loads(content)["tasks"])
                 claimed[i] += got
                 empty = 0 if got else empty + 1
+        finally:
+            conn.close()
 
     start = time.perf_counter()
     threads = [
