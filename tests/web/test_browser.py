@@ -638,7 +638,14 @@ def test_a_real_daemon_runs_the_assigned_issue(web_server, chromium, screenshots
         page.goto(f"{base}/usage")
         chart = page.locator("figure[data-group=agent]")
         chart.locator("td", has_text="Claudia").wait_for()
-        assert chart.locator("td[data-tokens]").first.get_attribute("data-tokens") == "2225"
+        from usage.models import TaskUsage
+
+        reported = sum(
+            u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_write_tokens
+            for u in TaskUsage.objects.filter(task__agent__name="Claudia")
+        )
+        assert reported > 0
+        assert chart.locator("td[data-tokens]").first.get_attribute("data-tokens") == str(reported)
         assert daemon.shutdown() == 0
     finally:
         daemon.cleanup()
