@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from rest_framework.request import Request
 
@@ -70,7 +71,8 @@ class Directory:
         return out
 
 
-def issue_rows(ctx: WorkspaceContext, params: dict[str, str]) -> list[dict[str, Any]]:
+def issue_page(ctx: WorkspaceContext, params: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+    """One page of the §3.4 issue list as wire dicts with their labels, and the total."""
     query = issue_selectors.issue_list_query(ctx=ctx, params=params)
     page = issue_selectors.issue_list(ctx=ctx, query=query)
     prefix = issue_prefix(ctx.workspace)
@@ -79,7 +81,11 @@ def issue_rows(ctx: WorkspaceContext, params: dict[str, str]) -> list[dict[str, 
         item = issue_row_wire(row, prefix=prefix, status_category=page.categories(row["status"]))
         item["labels"] = page.labels.get(row["id"], [])
         out.append(item)
-    return out
+    return out, page.total
+
+
+def issue_rows(ctx: WorkspaceContext, params: dict[str, str]) -> list[dict[str, Any]]:
+    return issue_page(ctx, params)[0]
 
 
 def decorate(issues: Iterable[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
@@ -154,14 +160,28 @@ class ListPage(WorkspacePageView):
     nav = "list"
     title = "All issues"
 
+    page_size = 50
+
     def page_context(self, request: Request, **kwargs: Any) -> dict[str, Any]:
         ctx = self.ctx
         params, chosen = filter_params(request)
         params.update(self.extra_params())
+        offset = max(0, issue_selectors.int_param(request.query_params.get("offset")) or 0)
         directory = Directory(ctx)
-        issues = decorate(issue_rows(ctx, {**params, "sort": "updated_at"}), directory)
+        rows, total = issue_page(
+            ctx,
+            {**params, "sort": "updated_at", "limit": str(self.page_size),
+             "offset": str(offset)},
+        )  # fmt: skip
+        filters = urlencode({k: v for k, v in chosen.items() if v})
+        link = f"?{filters}&offset=" if filters else "?offset="
         return {
-            "issues": issues,
+            "issues": decorate(rows, directory),
+            "total": total,
+            "first": offset + 1 if rows else 0,
+            "last": offset + len(rows),
+            "prev_url": f"{link}{max(0, offset - self.page_size)}" if offset else "",
+            "next_url": f"{link}{offset + self.page_size}" if offset + len(rows) < total else "",
             "chosen": chosen,
             "statuses": issue_selectors.status_list(ctx=ctx),
             "directory": directory,

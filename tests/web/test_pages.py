@@ -318,3 +318,22 @@ def test_every_form_control_is_labelled_and_ids_are_unique(ws, world):
             assert labelled, f"{name}: unlabelled control {control}"
         duplicates = [i for i, n in Counter(parser.ids).items() if n > 1]
         assert not duplicates, f"{name}: duplicate ids {duplicates}"
+
+
+def test_list_pages_through_issues_keeping_filters(ws, api):
+    owner = api.as_user(ws.owner)
+    for n in range(55):
+        owner.post(
+            "/api/issues", json={"title": f"Bulk {n}", "priority": "low"}, ws=ws.workspace
+        ).want(201)
+    owner.post("/api/issues", json={"title": "Odd one", "priority": "high"}, ws=ws.workspace)
+    client = browser(ws.owner)
+    html = client.get(f"/w/{ws.workspace.slug}/list?priority=low", **HTML).content.decode()
+    assert "1–50 of 55" in html
+    assert 'href="?priority=low&amp;offset=50" rel="next"' in html
+    assert "Odd one" not in html
+    html = client.get(f"/w/{ws.workspace.slug}/list?priority=low&offset=50", **HTML)
+    html = html.content.decode()
+    assert "51–55 of 55" in html
+    assert 'rel="prev"' in html
+    assert 'rel="next"' not in html
