@@ -4,6 +4,8 @@ slot-before-claim loop, and graceful shutdown."""
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import json
 import logging
 import os
@@ -11,6 +13,7 @@ import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from websockets.exceptions import WebSocketException
@@ -18,7 +21,7 @@ from websockets.sync.client import connect as ws_connect
 
 from multica_cli import __version__
 from multica_cli.client import client_os
-from multica_cli.daemon import execenv, local_skills, providers
+from multica_cli.daemon import execenv, local_skills, providers, repos
 from multica_cli.daemon.api import ApiError, DaemonApi, is_not_found
 from multica_cli.daemon.identity import legacy_daemon_ids
 from multica_cli.daemon.outbox import Outbox, Report
@@ -95,6 +98,8 @@ class Daemon:
         self.runtime_version = 0
         self.renewed_at = time.monotonic()
         self.gc_at = 0.0
+        self.repos: dict[str, set[str]] = {}
+        self.repo_cache = repos.RepoCache(settings.workspaces_root)
         self.loops: list[threading.Thread] = []
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -239,6 +244,9 @@ class Daemon:
         got = self.api.register(body)
         new: list[str] = []
         with self.lock:
+            self.repos[workspace_id] = {
+                str(r.get("url")) for r in got.get("repos") or [] if isinstance(r, dict)
+            }
             for rid in [r for r, v in self.runtimes.items() if v["workspace_id"] == workspace_id]:
                 self.runtimes.pop(rid, None)
             for rt in got.get("runtimes") or []:
@@ -665,13 +673,71 @@ class Daemon:
             payload["launched_by"] = self.settings.launched_by
         return payload
 
+    def repo_checkout(
+        self, authorization: str, raw: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """``POST /repo/checkout`` from an agent: only with an active task's own token, for a
+        workdir inside that task's, and a URL of the task's or the workspace's repositories."""
+        token = authorization.removeprefix("Bearer ").strip()
+        with self.lock:
+            run = next(
+                (r for r in self.runs.values()
+                 if token.startswith("mat_")
+                 and hmac.compare_digest(str(r.task.get("auth_token") or ""), token)),
+                None,
+            )  # fmt: skip
+        if run is None or run.env is None:
+            return 401, {"error": "not an active task's token"}, {}
+        try:
+            body = repos.parse_request(json.loads(raw or b"{}"))
+        except (ValueError, repos.RepoError) as exc:
+            return 400, {"error": str(exc) or "invalid request body"}, {}
+        ws = str(run.task.get("workspace_id"))
+        same_task = str(body.get("task_id") or run.id) == run.id
+        if str(body.get("workspace_id") or ws) != ws or not same_task:
+            return 403, {"error": "workspace or task does not match the token"}, {}
+        workdir = Path(str(body.get("workdir") or run.env.workdir))
+        if not repos.inside(workdir, run.env.workdir):
+            return 403, {"error": "workdir is outside the task's work directory"}, {}
+        url = str(body["url"]).strip()
+        if url not in self._repo_urls(run, refresh=False) and url not in self._repo_urls(
+            run, refresh=True
+        ):
+            return 403, {"error": "repository is not configured for this workspace"}, {}
+        try:
+            out = self.repo_cache.checkout(
+                workspace_id=ws, url=url, workdir=workdir,
+                agent_name=str((run.task.get("agent") or {}).get("name") or "agent"),
+                task_key=execenv.task_key(run.id), ref=str(body.get("ref") or ""),
+                wait=bool(body.get("retry_busy")),
+            )  # fmt: skip
+        except repos.RepoBusy as exc:
+            return exc.status, {"error": str(exc)}, {
+                "X-Multica-Retryable": "repo-busy", "Retry-After": "2"}  # fmt: skip
+        except repos.RepoError as exc:
+            return exc.status, {"error": str(exc)}, {}
+        return 200, out, {}
+
+    def _repo_urls(self, run: TaskRun, *, refresh: bool) -> set[str]:
+        ws = str(run.task.get("workspace_id"))
+        urls = {str(r.get("url")) for r in run.task.get("repos") or [] if isinstance(r, dict)}
+        if refresh:
+            with contextlib.suppress(ApiError):
+                got = self.api.call("GET", f"/api/daemon/workspaces/{ws}/repos") or {}
+                with self.lock:
+                    self.repos[ws] = {str(r.get("url")) for r in got.get("repos") or []}
+        with self.lock:
+            return urls | self.repos.get(ws, set())
+
     def _bind_health(self) -> None:
         daemon = self
 
         class Handler(BaseHTTPRequestHandler):
-            def _json(self, status: int, body: Any) -> None:
+            def _json(self, status: int, body: Any, extra: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for key, value in (extra or {}).items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -689,7 +755,12 @@ class Daemon:
                     self._json(200, {"status": "shutting down"})
                     daemon.request_stop()
                 elif path == "/repo/checkout":
-                    self._json(501, {"error": "repo checkout is not supported by this daemon"})
+                    length = int(self.headers.get("Content-Length") or 0)
+                    raw = self.rfile.read(min(length, 1024 * 1024)) if length > 0 else b""
+                    status, body, extra = daemon.repo_checkout(
+                        self.headers.get("Authorization", ""), raw
+                    )
+                    self._json(status, body, extra)
                 else:
                     self._json(404, {"error": "not found"})
 

@@ -555,3 +555,37 @@ def test_daemon_with_a_daemon_token(world):
     assert done.runtime.daemon_id == "laptop-7"
     (run,) = fake_runs(world.base)
     assert run["token_prefix"] == "mat_"
+
+
+def test_agent_checks_out_a_workspace_repo_into_its_workdir(world):
+    import subprocess as sp
+
+    from agents.models import TaskMessage
+    from workspaces.models import Workspace
+
+    src = world.base / "origin"
+    sp.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    (src / "README.md").write_text("hello\n")
+    git = ["git", "-C", str(src), "-c", "user.email=t@example.com", "-c", "user.name=T"]
+    sp.run([*git, "add", "."], check=True)
+    sp.run([*git, "commit", "-q", "-m", "init"], check=True)
+    url = f"file://{src}"
+    Workspace.objects.filter(pk=world.workspace.pk).update(repos=[{"url": url}])
+    world.daemon(env={"MULTICA_DAEMON_ALLOW_FILE_REPOS": "1"}).start()
+    agent = world.board.agent(runtime_id(world.workspace, "claude"), "Gitty",
+                              custom_env={"FAKE_MODE": "repo", "FAKE_REPO_URL": url})  # fmt: skip
+    issue = world.board.issue("Change the README", agent["id"])
+    task = wait_for(lambda: ended(issue["id"]), what="task with a checkout")
+    result = TaskMessage.objects.get(task=task, type="tool_result")
+    got = json.loads(result.output)
+    status, body = got["ok"]
+    assert status == 200, body
+    assert body["path"] == f"{task.work_dir}/origin"
+    assert body["branch_name"] == f"agent/gitty/{task.id.hex[-12:]}"
+    assert Path(body["path"], "README.md").read_text() == "hello\n"
+    head = sp.run(["git", "-C", body["path"], "rev-parse", "--abbrev-ref", "HEAD"],
+                  capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    assert head == body["branch_name"]
+    assert got["outside"][0] == 403
+    assert got["stranger"][0] == 401
+    assert got["unlisted"][0] == 403

@@ -297,3 +297,15 @@ def test_prompt_per_task_kind():
     assert "Login is broken on Safari" in quick
     lost = execenv.prompt(task(), continuity_lost=True)
     assert lost.startswith("(Your previous session")
+
+
+def test_repo_urls_must_be_network_git_urls(monkeypatch):
+    from multica_cli.daemon import repos
+
+    monkeypatch.delenv("MULTICA_DAEMON_ALLOW_FILE_REPOS", raising=False)
+    assert repos.allowed_url("https://github.com/acme/app.git")
+    assert repos.allowed_url("git@github.com:acme/app.git")
+    assert not repos.allowed_url("file:///etc")
+    assert not repos.allowed_url("/home/me/.ssh")
+    assert not repos.allowed_url("ext::sh -c touch% /tmp/pwned")
+    assert repos.repo_name("git@github.com:acme/app.git") == "app"
