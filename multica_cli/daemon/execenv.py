@@ -247,6 +247,21 @@ def brief(task: dict[str, Any], provider: Provider) -> str:
     if statuses:
         keys = ", ".join(f"`{s.get('key')}`" for s in statuses if isinstance(s, dict))
         parts += ["", f"Statuses of this workspace: {keys}."]
+    repos = [r for r in task.get("repos") or [] if isinstance(r, dict) and r.get("url")]
+    if repos:
+        parts += ["", "## Repositories", "",
+                  "Nothing is checked out yet. To work on a repository, ask this machine's "
+                  "daemon for a git worktree inside your work directory (it answers with "
+                  "`path` and `branch_name`):", "",
+                  "```sh",
+                  'curl -s -X POST "http://127.0.0.1:$MULTICA_DAEMON_PORT/repo/checkout" \\',
+                  '  -H "Authorization: Bearer $MULTICA_TOKEN" \\',
+                  '  -H "Content-Type: application/json" \\',
+                  """  -d '{"url": "<repository url>", "workdir": "'"$PWD"'"}'""",
+                  "```", ""]  # fmt: skip
+        for r in repos:
+            desc = f" — {r['description']}" if r.get("description") else ""
+            parts.append(f"- {r['url']}{desc}")
     skills = agent.get("skills") or []
     if skills:
         parts += ["", "## Skills", ""]

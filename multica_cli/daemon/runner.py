@@ -364,6 +364,9 @@ class TaskRun:
                 self.report("fail", {"error": str(exc),
                                      "failure_reason": "skill_bundle_unavailable"})  # fmt: skip
                 return
+            if not task.get("repos"):  # the workspace's repositories, as registered
+                known = self.daemon.repos.get(str(task.get("workspace_id")), set())
+                task["repos"] = [{"url": url} for url in sorted(known)]
             self.env = execenv.prepare(self.daemon.settings.workspaces_root, task,
                                        self.detected.provider)  # fmt: skip
             env = execenv.build_env(

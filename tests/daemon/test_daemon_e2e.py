@@ -589,3 +589,6 @@ def test_agent_checks_out_a_workspace_repo_into_its_workdir(world):
     assert got["outside"][0] == 403
     assert got["stranger"][0] == 401
     assert got["unlisted"][0] == 403
+    brief = Path(task.work_dir, "CLAUDE.md").read_text()
+    assert url in brief
+    assert "/repo/checkout" in brief
