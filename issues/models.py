@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import uuid6
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower, Trim
 from django.utils.timezone import now
 
 from workspaces.models import User, Workspace
@@ -125,6 +125,21 @@ class Label(models.Model):
         return self.name
 
 
+def normalized_title() -> Lower:
+    """``lower(trim(regexp_replace(title, '[[:space:]]+', ' ', 'g')))``: the title as the
+    active-duplicate guard compares it (whitespace runs collapsed, case folded). One definition
+    for the index and the query, so the planner matches them."""
+    collapsed = Func(
+        F("title"),
+        Value(r"[[:space:]]+"),
+        Value(" "),
+        Value("g"),
+        function="regexp_replace",
+        output_field=models.TextField(),
+    )
+    return Lower(Trim(collapsed))
+
+
 class Issue(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -178,6 +193,8 @@ class Issue(models.Model):
             models.Index(fields=["workspace", "creator_id"], name="issue_ws_creator"),
             models.Index(fields=["workspace", "project"], name="issue_ws_project"),
             models.Index(fields=["parent_issue"], name="issue_parent"),
+            # The active-duplicate guard on create: an index probe, not a workspace scan.
+            models.Index(F("workspace"), normalized_title(), name="issue_ws_norm_title"),
         ]
 
     def __str__(self) -> str:

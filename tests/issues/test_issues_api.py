@@ -707,3 +707,33 @@ def test_counter_never_falls_behind_the_numbers_in_use(client, ws, ctx, make_iss
     make_issue(ctx)
     Workspace.objects.filter(pk=ws.workspace.pk).update(issue_counter=0)  # e.g. a stale save
     assert post(client, ws, {"title": "Third"})["number"] == 3
+
+
+def test_active_duplicate_guard_is_an_index_probe(ws):
+    """The guard runs on every create: (workspace, normalized title) must be served by
+    ``issue_ws_norm_title`` (the query's expression matches the index's), never a scan of the
+    workspace's issues."""
+    from django.db import connection
+
+    from issues.models import Issue, normalized_title
+
+    Issue.objects.bulk_create(
+        Issue(
+            workspace=ws.workspace,
+            number=n + 1,
+            title=f"Issue number {n}",
+            creator_type="member",
+            creator_id=ws.owner.id,
+            position=float(n),
+        )
+        for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE issue")
+    qs = (
+        Issue.objects.alias(normalized=normalized_title())
+        .filter(workspace_id=ws.workspace.id, normalized="issue number 7")
+        .exclude(status__in=["done", "cancelled"])
+        .order_by("created_at", "id")[:1]
+    )
+    assert "issue_ws_norm_title" in qs.explain()
