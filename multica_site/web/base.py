@@ -45,6 +45,7 @@ def wants_html(request: HttpRequest) -> bool:
 
 
 class PageMixin:
+    schema = None  # HTML pages: not part of the API's OpenAPI document
     renderer_classes = (CompactJSONRenderer,)
     content_negotiation_class = JSONErrorsNegotiation
     template_name = ""
