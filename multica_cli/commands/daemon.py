@@ -29,6 +29,7 @@ from multica_cli.output import info, print_json
 
 START_TIMEOUT = 45.0
 STOP_TIMEOUT = 60.0
+ERR_LOG_ROLL = 5 * 1024 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,6 +99,9 @@ def start_background(args: argparse.Namespace) -> int:
     if getattr(args, "server_url", None):
         cmd += ["--server-url", args.server_url]
     cmd += ["daemon", "start", "--foreground", "--log-file", str(log_file), *forward_flags(args)]
+    with contextlib.suppress(OSError):  # raw output is rolled at 5 MB
+        if err_file.stat().st_size > ERR_LOG_ROLL:
+            err_file.replace(err_file.with_name(err_file.name + ".1"))
     with err_file.open("ab") as err:
         proc = subprocess.Popen(  # noqa: S603 - this very program
             cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
