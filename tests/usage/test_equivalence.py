@@ -165,14 +165,16 @@ def _assert_reads_agree(world, now) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(rows=usage_rows, ops=mutations, split=st.booleans(), bulk=st.booleans())
-def test_rollup_and_raw_reads_agree(world, now, rows, ops, split, bulk):
+@given(rows=usage_rows, ops=mutations, split=st.booleans(), bulk=st.booleans(), scan=st.booleans())
+def test_rollup_and_raw_reads_agree(world, now, rows, ops, split, bulk, scan):
+    """``scan``: the window reads its dirty hours in one pass instead of row by row."""
     _reset()
+    lookup_hours = 0 if scan else 48
     tasks, issues = _build(world, now, rows, bulk=bulk)
     if split:  # roll up, then change history, then roll up again
-        catch_up(now)
+        catch_up(now, lookup_hours=lookup_hours)
     _mutate(world, tasks, issues, ops)
-    catch_up(now)
+    catch_up(now, lookup_hours=lookup_hours)
     assert TaskUsageHourlyDirty.objects.count() == 0
     assert hourly_rows() == expected_hourly()
     _assert_reads_agree(world, now)

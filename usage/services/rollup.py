@@ -30,6 +30,7 @@ LOCK_ID = 4246
 SAFETY_LAG = timedelta(minutes=5)
 MAX_WINDOW = timedelta(days=1)
 QUEUE_LIMIT = 100_000
+LOOKUP_HOURS = 48
 DIRTY_RETENTION = timedelta(days=7)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TEARDOWN_SETTING = "multica.workspace_teardown"
@@ -55,17 +56,20 @@ def _db_now() -> datetime:
 
 
 def rollup_window(
-    window_from: datetime, window_to: datetime, *, queue_limit: int = QUEUE_LIMIT
+    window_from: datetime,
+    window_to: datetime,
+    *,
+    queue_limit: int = QUEUE_LIMIT,
+    lookup_hours: int = LOOKUP_HOURS,
 ) -> int:
     """Recompute the buckets dirty in ``[window_from, window_to)`` plus up to ``queue_limit``
-    queued ones. Must run inside a transaction holding the lock (see :func:`_lock`)."""
-    return int(
-        _scalar(
-            "SELECT rollup_task_usage_hourly_window(%s, %s, %s)",
-            [window_from, window_to, queue_limit],
-        )  # type: ignore[arg-type]
-        or 0
+    queued ones; up to ``lookup_hours`` dirty hours are read row by row through indexes, more
+    in one hash-joined pass. Must run inside a transaction holding the lock (see :func:`_lock`)."""
+    value = _scalar(
+        "SELECT rollup_task_usage_hourly_window(%s, %s, %s, %s)",
+        [window_from, window_to, queue_limit, lookup_hours],
     )
+    return int(value or 0)  # type: ignore[call-overload]
 
 
 def _lock(*, wait: bool) -> bool:
@@ -110,7 +114,10 @@ def _record_error(message: str) -> None:
 
 
 def rollup_tick(
-    *, now: datetime | None = None, queue_limit: int = QUEUE_LIMIT
+    *,
+    now: datetime | None = None,
+    queue_limit: int = QUEUE_LIMIT,
+    lookup_hours: int = LOOKUP_HOURS,
 ) -> TickResult | None:
     """One run of the periodic job. Returns None when another run holds the lock."""
     try:
@@ -125,7 +132,9 @@ def rollup_tick(
             first = _next_row_at(window_from)
             start = max(window_from, first) if first is not None else upper
             window_to = max(window_from, min(upper, start + MAX_WINDOW))
-            rows = rollup_window(window_from, window_to, queue_limit=queue_limit)
+            rows = rollup_window(
+                window_from, window_to, queue_limit=queue_limit, lookup_hours=lookup_hours
+            )
             state.watermark_at = window_to
             state.last_run_started_at = started
             state.last_run_finished_at = _db_now()
