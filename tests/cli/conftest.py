@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,28 +18,20 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import REPO, LiveServer, RedisServer
+from tests.live_server import REPO, LiveServer, live_database_url, running_redis
 
 CLI_TIMEOUT = 60
 
 
 @pytest.fixture(scope="session")
 def cli_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def cli_db_url(django_db_setup, django_db_blocker) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    return live_database_url()
 
 
 @pytest.fixture(scope="session")

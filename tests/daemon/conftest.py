@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live_server import REPO, RedisServer, free_port
+from tests.live_server import REPO, RedisServer, free_port, live_database_url, running_redis
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -72,21 +71,13 @@ class Server:
 
 @pytest.fixture(scope="module")
 def rt_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def server_db_url(django_db_setup, django_db_blocker) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    return live_database_url()
 
 
 @pytest.fixture(scope="module")

@@ -3,32 +3,21 @@ server this suite may stop and start."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
-from tests.live_server import LiveServer, RedisServer
+from tests.live_server import LiveServer, live_database_url, running_redis
 
 
 @pytest.fixture(scope="module")
 def rt_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def server_db_url(django_db_setup, django_db_blocker) -> str:
     """This run's test database, as a URL another process can use."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    return live_database_url()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import REPO, LiveServer, RedisServer
+from tests.live_server import REPO, LiveServer, live_database_url, running_redis
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
@@ -29,21 +29,13 @@ def chromium_path() -> str | None:
 
 @pytest.fixture(scope="module")
 def web_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+    with running_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def web_db_url(django_db_setup, django_db_blocker) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    return live_database_url()
 
 
 @pytest.fixture(scope="module")
