@@ -108,3 +108,34 @@ def test_task_runs_carry_usage(api, ws, run, issue):
             "cache_read_tokens": 4000, "cache_write_tokens": 50, "cost_usd_ticks": 3,
         },
     ]  # fmt: skip
+
+
+def test_daemon_tokens_report_only_in_their_workspace(api, ws, other_ws, run):
+    from tests.runtimes.helpers import mint_daemon_token
+
+    task = run()
+    own = mint_daemon_token(ws.workspace, ws.owner, daemon_id=task.runtime.daemon_id)
+    foreign = mint_daemon_token(other_ws.workspace, other_ws.owner, daemon_id="elsewhere")
+    url = f"/api/daemon/tasks/{task.id}/usage"
+    api.with_token(foreign).post(url, json={"usage": [ENTRY]}).want(404)
+    assert rows(task) == []
+    api.with_token(own).post(url, json={"usage": [ENTRY]}).want(200)
+    assert len(rows(task)) == 1
+
+
+def test_task_runs_usage_costs_one_query_whatever_the_count(api, ws, run, issue):
+    def runs_queries() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            api.as_user(ws.owner).get(f"/api/issues/{issue.id}/task-runs", ws=ws.workspace).want(
+                200
+            )
+        return len(ctx.captured_queries)
+
+    report(api, ws.owner, run().id, [ENTRY]).want(200)
+    one = runs_queries()
+    for _ in range(3):
+        report(api, ws.owner, run(status="failed").id, [ENTRY, {**ENTRY, "model": "x"}])
+    assert runs_queries() == one
