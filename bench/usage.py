@@ -14,7 +14,7 @@ spread over 5 projects. The rollup is built by the real backfill (``rollup.backf
 
 Measured in one process through Django's connection, as the endpoint runs them:
 * ``runtime_usage_daily_rows`` for the busy runtime, ``days=90``, UTC — from the rollup (median
-  of 30) and by the raw aggregation of ``task_usage`` (median of 3–5): the baseline;
+  of 100) and by the raw aggregation of ``task_usage`` (median of 3–5): the baseline;
 * ``rollup_tick`` after touching 1,000 buckets of the last day (what a tick meets in steady
   state), and after touching 1,000 buckets scattered over the whole history
   (the worst case, e.g. old tasks reassigned: a tick recomputes every row of each dirty hour),
@@ -290,7 +290,7 @@ def measure_reads(data: dict, size: int) -> dict:
     )
     rid = data["runtime_id"]
     rollup_ms, rolled = timed(
-        lambda: selectors.runtime_usage_daily_rows(rid, win, source="rollup"), 30
+        lambda: selectors.runtime_usage_daily_rows(rid, win, source="rollup"), 100
     )
     raw_ms, raw = timed(
         lambda: selectors.runtime_usage_daily_rows(rid, win, source="raw"),
