@@ -44,7 +44,7 @@ class Agent(models.Model):
     instructions = models.TextField(blank=True, default="")
     avatar_url = models.TextField(null=True, blank=True)
     runtime = models.ForeignKey(
-        AgentRuntime, on_delete=models.PROTECT, null=True, blank=True, related_name="agents"
+        AgentRuntime, on_delete=models.RESTRICT, null=True, blank=True, related_name="agents"
     )
     runtime_mode = models.CharField(max_length=16, default="local")
     runtime_config = models.JSONField(default=dict, blank=True)

@@ -221,8 +221,8 @@ def test_workspace_teardown_removes_its_buckets_directly(
     add_usage(run(foreign_agent, i=None), now - hours(2))
     catch_up(now)
     assert TaskUsageHourly.objects.count() == 2
-    # Agent.runtime is PROTECT, and the workspace delete does not unbind agents first.
-    Agent.objects.filter(workspace=ws.workspace).update(runtime=None)
+    # Agents stay bound to their runtime: the workspace delete takes both (RESTRICT, not PROTECT).
+    assert Agent.objects.filter(workspace=ws.workspace, runtime__isnull=False).exists()
     workspace_delete(ctx=owner_ctx(ws.workspace, ws.owner))
     assert not TaskUsageHourly.objects.filter(workspace_id=ws.workspace.id).exists()
     assert not TaskUsageHourlyDirty.objects.filter(workspace_id=ws.workspace.id).exists()

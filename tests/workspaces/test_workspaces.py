@@ -499,3 +499,22 @@ def test_non_member_gets_404_and_nothing_changes(
 def test_unauthenticated_is_401_everywhere(api, ws, method, suffix, payload):
     path = url(ws.workspace) + suffix.format(member=uuid.uuid4(), invitation=uuid.uuid4())
     getattr(api.as_user(None), method)(path, json=payload).want(401)
+
+
+def test_delete_takes_runtimes_with_bound_agents_and_their_tasks(api, ws, commit):
+    """A workspace whose agents are bound to its runtimes (and have tasks) deletes whole:
+    the runtime binding restricts deleting a runtime alone, not the workspace around both."""
+    from agents.models import Agent, AgentTask
+    from runtimes.models import AgentRuntime
+
+    runtime = AgentRuntime.objects.create(
+        workspace=ws.workspace, owner=ws.owner, daemon_id="d1", name="rt", provider="claude"
+    )
+    agent = Agent.objects.create(
+        workspace=ws.workspace, runtime=runtime, name="bound", owner=ws.owner
+    )
+    AgentTask.objects.create(workspace=ws.workspace, agent=agent, runtime=runtime)
+    with commit():
+        api.as_user(ws.owner).delete(url(ws.workspace)).want(204)
+    assert not AgentRuntime.objects.filter(pk=runtime.pk).exists()
+    assert not Agent.objects.filter(pk=agent.pk).exists()
