@@ -169,3 +169,17 @@ def captured_events():
         yield captured
     finally:
         bus.remove_sink(captured.append)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """After each test body, let this process's realtime publisher finish numbering and sending
+    what the test committed: its thread writes on its own connection, and must not race the
+    database flush that ends a transactional test (a TRUNCATE against an in-flight upsert
+    deadlocks)."""
+    try:
+        return (yield)
+    finally:
+        from workspaces import realtime
+
+        realtime.publisher.flush(10)
