@@ -299,6 +299,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "multica",
+        # One pool per process, not one per request (see multica_site/cache.py).
+        "OPTIONS": {"pool_class": "multica_site.cache.SharedConnectionPool"},
     }
 }
 
