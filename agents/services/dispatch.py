@@ -297,7 +297,12 @@ def validate_agent_assignee(ctx: WorkspaceContext, agent_id: uuid.UUID) -> None:
 
 
 def _enqueue_assignee(
-    ctx: WorkspaceContext, issue: Issue, *, handoff_note: str | None, gate: bool
+    ctx: WorkspaceContext,
+    issue: Issue,
+    *,
+    handoff_note: str | None,
+    gate: bool,
+    new_issue: bool = False,
 ) -> AgentTask | None:
     if issue.assignee_type != "agent" or issue.assignee_id is None:
         return None
@@ -308,7 +313,9 @@ def _enqueue_assignee(
         return None  # an agent moving its own issue must not re-trigger itself
     if gate and not ctx_can_invoke(ctx, agent):
         return None
-    if _pending_task(issue, agent) is not None:
+    # An issue created in this transaction has no task yet (and the pending-task unique index
+    # guards the race either way).
+    if not new_issue and _pending_task(issue, agent) is not None:
         return None
     return task_create(
         ctx=ctx, issue=issue, agent=agent, trigger=Trigger.from_ctx(ctx, handoff_note=handoff_note)
@@ -318,7 +325,7 @@ def _enqueue_assignee(
 def on_issue_created(*, ctx: WorkspaceContext, issue: Issue, **_: Any) -> None:
     if StatusCategories(ctx)(issue.status) == "backlog":
         return
-    _enqueue_assignee(ctx, issue, handoff_note=None, gate=False)
+    _enqueue_assignee(ctx, issue, handoff_note=None, gate=False, new_issue=True)
 
 
 def on_issue_updated(
