@@ -2,8 +2,8 @@
 lease it gets, and the payload the daemon runs it from.
 
 A claim is one transaction. Per candidate agent the agent row is locked with ``SKIP LOCKED``
-(so concurrent claimers pass each other instead of queueing, and ``max_concurrent_tasks`` is
-counted under the lock), then its oldest highest-priority ``queued`` tasks on the caller's fresh
+(so concurrent claimers pass each other instead of queueing), ``max_concurrent_tasks`` is
+counted in a later statement whose snapshot sees every earlier holder's leases, then its oldest highest-priority ``queued`` tasks on the caller's fresh
 runtimes are taken with ``FOR UPDATE SKIP LOCKED``. Every (re)claim bumps ``lease_epoch`` and
 mints a ``mat_`` task token bound to (task, epoch); the previous epoch's token is deleted.
 
@@ -308,22 +308,25 @@ ORDER BY max(t.priority) DESC, min(t.created_at)
 LIMIT %s
 """
 
-# One statement per candidate agent: lock the agent row (SKIP LOCKED: a concurrent claimer
-# holding it is passed over), count its active runs under that lock, lock its oldest
-# highest-priority queued tasks on the caller's runtimes that do not collide with an active run
-# of the same (agent, issue), keep at most one quick-create task (no issue), and lease them
-# under a new epoch — returning the leased rows.
+# Per candidate agent, two statements. The first locks the agent row (SKIP LOCKED: a concurrent
+# claimer holding it is passed over). The second (a new READ COMMITTED snapshot, taken after the
+# lock, so every earlier holder's leases are visible) counts the agent's active runs, locks its
+# oldest highest-priority queued tasks on the caller's runtimes that do not collide with an active
+# run of the same (agent, issue), keeps at most one quick-create task (no issue), and leases them
+# under a new epoch — returning the leased rows. Locking and counting in one statement would count
+# with a snapshot older than the lock and let two claimers exceed ``max_concurrent_tasks``.
+_LOCK_AGENT_SQL = """
+SELECT max_concurrent_tasks FROM agent
+WHERE id = %s AND archived_at IS NULL
+FOR UPDATE SKIP LOCKED
+"""
+
 _CLAIM_AGENT_SQL = f"""
-WITH a AS (
-  SELECT id, max_concurrent_tasks FROM agent
-  WHERE id = %(agent)s AND archived_at IS NULL
-  FOR UPDATE SKIP LOCKED
-), room AS (
-  SELECT LEAST(%(limit)s, a.max_concurrent_tasks - (
+WITH room AS (
+  SELECT LEAST(%(limit)s, %(max_concurrent)s - (
       SELECT count(*) FROM agent_task_queue s
-      WHERE s.agent_id = a.id
+      WHERE s.agent_id = %(agent)s
         AND s.status IN ('dispatched', 'running', 'waiting_local_directory'))) AS n
-  FROM a
 ), pick AS (
   SELECT t.id, t.issue_id, t.priority, t.created_at FROM agent_task_queue t
   WHERE t.status = 'queued' AND t.agent_id = %(agent)s AND t.runtime_id = ANY(%(runtimes)s)
@@ -367,8 +370,14 @@ def _claim_for_agent(
     agent_id: uuid.UUID, runtime_ids: list[uuid.UUID], limit: int, now: Any
 ) -> list[AgentTask]:
     """Lease up to ``limit`` of the agent's queued tasks (see ``_CLAIM_AGENT_SQL``)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_LOCK_AGENT_SQL, [agent_id])
+        row = cursor.fetchone()
+    if row is None:  # archived, gone, or another claimer holds it
+        return []
     params = {
         "agent": agent_id,
+        "max_concurrent": row[0],
         "limit": limit,
         "runtimes": runtime_ids,
         "now": now,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.utils import timezone
 
 from agents.models import Agent, AgentTask
 from runtimes.models import DaemonToken
@@ -116,3 +117,78 @@ def test_capacity_holds_under_concurrent_claims(ws, make_runtime, make_issue):
         t.join(60)
     assert not errors
     assert AgentTask.objects.filter(agent=a, status="dispatched").count() == 3
+
+
+_CAPACITY_GUARD = """
+CREATE FUNCTION test_capacity_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT count(*) FROM agent_task_queue
+      WHERE agent_id = NEW.agent_id
+        AND status IN ('dispatched', 'running', 'waiting_local_directory'))
+     > (SELECT max_concurrent_tasks FROM agent WHERE id = NEW.agent_id) THEN
+    RAISE EXCEPTION 'capacity exceeded for agent %', NEW.agent_id;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER test_capacity_guard AFTER UPDATE ON agent_task_queue
+FOR EACH ROW WHEN (NEW.status = 'dispatched') EXECUTE FUNCTION test_capacity_guard();
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_capacity_holds_while_runs_finish_and_claims_race(ws, make_runtime, make_issue):
+    """Claimers race for one agent while its runs finish, so leases commit all the time. A
+    test-only trigger checks, as each lease is written, that the agent's active runs (everyone's
+    committed ones, as of that moment, plus the claimer's own) stay within
+    ``max_concurrent_tasks``: the capacity count must see the leases of the claimer that held
+    the agent lock just before. (Counting in the statement that takes the lock, whose snapshot
+    predates it, went over within a few hundred claims.)"""
+    cap = 2
+    runtime = make_runtime()
+    a = Agent.objects.create(
+        workspace=ws.workspace,
+        runtime=runtime,
+        name="churn",
+        owner=ws.owner,
+        max_concurrent_tasks=cap,
+    )
+    AgentTask.objects.bulk_create(
+        [
+            AgentTask(workspace=ws.workspace, agent=a, issue=make_issue(), runtime=runtime)
+            for _ in range(200)
+        ]
+    )
+    racers = 6
+    barrier = threading.Barrier(racers)
+    errors: list[BaseException] = []
+
+    def claimer():
+        try:
+            barrier.wait()
+            for _ in range(60):
+                got = claims.task_claim(
+                    caller=caller_for(ws.owner), runtime_ids=[runtime.id], max_tasks=cap
+                )
+                if got:
+                    AgentTask.objects.filter(pk__in=[c.task.pk for c in got]).update(
+                        status="completed", completed_at=timezone.now()
+                    )
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with connection.cursor() as cursor:
+        cursor.execute(_CAPACITY_GUARD)
+    try:
+        threads = [threading.Thread(target=claimer) for _ in range(racers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_capacity_guard ON agent_task_queue")
+            cursor.execute("DROP FUNCTION test_capacity_guard()")
+    assert not errors, errors[0]
+    assert AgentTask.objects.filter(agent=a, status="completed").count() > cap
