@@ -267,7 +267,13 @@ class ApiClient:
     ) -> Any:
         """Send a request; return the decoded JSON body (None when empty) or raise ApiError."""
         response = self.send(
-            method, path, json=json, params=params, headers=headers, files=files, data=data,
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            files=files,
+            data=data,
             timeout=timeout,
         )
         if response.status_code >= 400:

@@ -2,10 +2,11 @@
 lease it gets, and the payload the daemon runs it from.
 
 A claim is one transaction. Per candidate agent the agent row is locked with ``SKIP LOCKED``
-(so concurrent claimers pass each other instead of queueing), ``max_concurrent_tasks`` is
-counted in a later statement whose snapshot sees every earlier holder's leases, then its oldest highest-priority ``queued`` tasks on the caller's fresh
-runtimes are taken with ``FOR UPDATE SKIP LOCKED``. Every (re)claim bumps ``lease_epoch`` and
-mints a ``mat_`` task token bound to (task, epoch); the previous epoch's token is deleted.
+(so concurrent claimers pass each other instead of queueing). The next statement, whose
+snapshot sees every earlier holder's leases, counts the agent's active runs against
+``max_concurrent_tasks`` and takes its oldest highest-priority ``queued`` tasks on the caller's
+fresh runtimes with ``FOR UPDATE SKIP LOCKED``. Every (re)claim bumps ``lease_epoch`` and mints
+a ``mat_`` task token bound to (task, epoch); the previous epoch's token is deleted.
 
 A ``dispatched`` task whose claim response was lost (never started, dispatched longer than the
 redelivery window ago, prepare lease expired) is handed again to the *same* runtime under a new

@@ -127,8 +127,10 @@ class Cli:
         return self.home / ".multica"
 
     def config(self, profile: str | None = None) -> dict[str, Any]:
-        path = self.root / "config.json" if profile is None else (
-            self.root / "profiles" / profile / "config.json"
+        path = (
+            self.root / "config.json"
+            if profile is None
+            else (self.root / "profiles" / profile / "config.json")
         )
         return json.loads(path.read_text())
 

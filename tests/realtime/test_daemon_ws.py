@@ -48,9 +48,10 @@ def test_frames_reach_only_the_runtime_group(asgi_server, ws):
     'aaaaaaaa'; frames for a runtime reach only its sockets."""
     mine = "aaaaaaaa-0000-4000-8000-000000000001"
     other = "aaaaaaaa-0000-4000-8000-000000000002"
-    with dial(asgi_server, issue_jwt(ws.owner), [mine]) as a, dial(
-        asgi_server, issue_jwt(ws.owner), [other]
-    ) as b:
+    with (
+        dial(asgi_server, issue_jwt(ws.owner), [mine]) as a,
+        dial(asgi_server, issue_jwt(ws.owner), [other]) as b,
+    ):
         a.send(json.dumps({"type": "daemon:heartbeat", "payload": {"runtime_id": mine}}))
         ack = json.loads(a.recv(timeout=5))
         assert ack["type"] == "daemon:heartbeat_ack"

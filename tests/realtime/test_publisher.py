@@ -29,6 +29,7 @@ def test_a_batch_costs_one_upsert_per_workspace(ws, other_ws):
         seqs = realtime.Publisher()._number(batch)
     upserts = [q for q in queries.captured_queries if "workspace_event_seq" in q["sql"]]
     assert len(upserts) == 2
+
     def numbered(ws_id: str) -> list[int | None]:
         return [seqs[id(e)] for _, e in batch if e.workspace_id == ws_id]
 

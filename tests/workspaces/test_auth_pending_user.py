@@ -13,9 +13,7 @@ from workspaces.models import User
 pytestmark = pytest.mark.django_db
 
 
-def test_workspace_route_reads_user_and_membership_in_one_query(
-    api, ws, django_assert_num_queries
-):
+def test_workspace_route_reads_user_and_membership_in_one_query(api, ws, django_assert_num_queries):
     client = api.as_user(ws.member)
     client.get("/api/labels", ws=ws.workspace).want(200)  # warm the connection
     with django_assert_num_queries(2) as ctx:  # principal + labels
