@@ -1,9 +1,11 @@
 """Usage reads (server contract §6.2–6.3, §3.3 issue usage).
 
-Runtime daily usage and the workspace dashboard read the hourly rollup when
+Runtime daily usage and the dashboard's token series read the hourly rollup when
 ``settings.USAGE_ROLLUP_READS`` is on (O(buckets)); otherwise, and for tests that prove the two
 agree, the same figures come from ``task_usage`` directly (O(events)). By-agent, by-hour and
-issue usage always read ``task_usage``, as Multica does.
+issue usage always read ``task_usage``, as Multica does. Run time, failures and a runtime's
+hourly activity count tasks, so they read ``agent_task_queue`` (one aggregate each), as Multica
+does.
 
 Windows: ``days`` (1..365, else the default) counts local days in the viewer's time zone
 (``?tz=`` ⇒ the user's ``timezone`` ⇒ UTC); date-bucketed series start at local midnight
@@ -222,6 +224,69 @@ SELECT atq.agent_id, LOWER(tu.provider), tu.model, {_RAW_T}, COUNT(DISTINCT tu.t
  ORDER BY 1, 2, 3"""
 
 
+# Run time and failures read ``agent_task_queue`` (as Multica does: the rollup holds tokens, not
+# task outcomes), one aggregate per request; the rollup switch does not apply to them.
+RUNTIME_ACTIVITY = """
+SELECT EXTRACT(HOUR FROM started_at AT TIME ZONE %(tz)s)::int, COUNT(*)::int
+  FROM agent_task_queue
+ WHERE runtime_id = %(runtime_id)s AND workspace_id = %(workspace_id)s
+   AND started_at IS NOT NULL
+ GROUP BY 1
+ ORDER BY 1"""
+
+# Terminal runs that occupied an agent (a run cancelled while queued never started), anchored on
+# completed_at in the viewer's window.
+_RUN_TIME = """
+    COALESCE(SUM(EXTRACT(EPOCH FROM (atq.completed_at - atq.started_at))), 0)::bigint,
+    COUNT(*)::int,
+    (COUNT(*) FILTER (WHERE atq.status = 'failed'))::int,
+    (COUNT(*) FILTER (WHERE atq.status = 'cancelled'))::int"""
+_RUN_TIME_FROM = f"""
+  FROM agent_task_queue atq
+  LEFT JOIN issue i ON i.id = atq.issue_id
+ WHERE atq.workspace_id = %(workspace_id)s
+   AND atq.status IN ('completed', 'failed', 'cancelled')
+   AND atq.started_at IS NOT NULL AND atq.completed_at IS NOT NULL
+   AND atq.completed_at >= %(since)s {_PROJECT_RAW}"""
+
+DASHBOARD_RUN_TIME_DAILY = f"""
+SELECT DATE(atq.completed_at AT TIME ZONE %(tz)s), {_RUN_TIME}
+{_RUN_TIME_FROM}
+ GROUP BY 1
+ ORDER BY 1 DESC"""
+
+DASHBOARD_AGENT_RUN_TIME = f"""
+SELECT atq.agent_id, {_RUN_TIME}
+{_RUN_TIME_FROM}
+ GROUP BY 1
+ ORDER BY 2 DESC, 1"""
+
+# Every completed or failed task (a task that expired in the queue never started but did fail);
+# failure_reason "" is the succeeded bucket, a failure without a reason is "unclassified".
+_FAILURE_REASON = """
+    CASE WHEN atq.status = 'failed' THEN COALESCE(NULLIF(atq.failure_reason, ''), 'unclassified')
+         ELSE '' END"""
+_FAILURES_FROM = f"""
+  FROM agent_task_queue atq
+  LEFT JOIN issue i ON i.id = atq.issue_id
+ WHERE atq.workspace_id = %(workspace_id)s
+   AND atq.status IN ('completed', 'failed')
+   AND atq.completed_at IS NOT NULL
+   AND atq.completed_at >= %(since)s {_PROJECT_RAW}"""
+
+DASHBOARD_FAILURES_DAILY = f"""
+SELECT DATE(atq.completed_at AT TIME ZONE %(tz)s), {_FAILURE_REASON}, COUNT(*)::int
+{_FAILURES_FROM}
+ GROUP BY 1, 2
+ ORDER BY 1 DESC, 2"""
+
+DASHBOARD_FAILURES_BY_AGENT = f"""
+SELECT atq.agent_id, {_FAILURE_REASON}, COUNT(*)::int
+{_FAILURES_FROM}
+ GROUP BY 1, 2
+ ORDER BY 1, 2"""
+
+
 def _rows(sql: str, params: Mapping[str, Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -304,6 +369,20 @@ def runtime_usage_by_hour(
     return [{"hour": r[0], "model": r[1], **_t(r[2:11]), "task_count": r[11]} for r in rows]
 
 
+def runtime_task_activity(
+    *, ctx: WorkspaceContext, runtime_id: Any, params: Mapping[str, Any]
+) -> list[dict[str, int]]:
+    """``[{hour, count}]``: task starts per hour of day in the viewer's zone, over the runtime's
+    whole history (no window, as Multica); empty hours left out."""
+    runtime = runtime_get(ctx=ctx, runtime_id=runtime_id)
+    tz = resolve_tz(params.get("tz"), ctx.user)
+    rows = _rows(
+        RUNTIME_ACTIVITY,
+        {"runtime_id": runtime.pk, "workspace_id": ctx.workspace_id, "tz": tz.key},
+    )
+    return [{"hour": r[0], "count": r[1]} for r in rows]
+
+
 # --- issue usage ------------------------------------------------------------------------------
 
 
@@ -369,24 +448,31 @@ def restricted_agent_ids(ctx: WorkspaceContext) -> set[str]:
     }
 
 
-def fold_restricted(rows: list[dict[str, Any]], restricted: set[str]) -> list[dict[str, Any]]:
-    """Rows of agents the caller may not see are merged, per (provider, model), into one row with
-    the ``__restricted_agents__`` id: totals still add up, no private agent is named."""
+def fold_restricted(
+    rows: list[dict[str, Any]],
+    restricted: set[str],
+    *,
+    key: Sequence[str] = ("provider", "model"),
+    sums: Sequence[str] = (*T, "task_count"),
+) -> list[dict[str, Any]]:
+    """Rows of agents the caller may not see are merged, per ``key`` (by default provider and
+    model), into one row with the ``__restricted_agents__`` id, adding up ``sums``: totals still
+    add up, no private agent is named. The bucket sits where its first member was."""
     if not restricted:
         return rows
     out: list[dict[str, Any]] = []
-    bucket_at: dict[tuple[str, str], int] = {}
+    bucket_at: dict[tuple[Any, ...], int] = {}
     for row in rows:
         if row["agent_id"] not in restricted:
             out.append(row)
             continue
-        key = (row["provider"], row["model"])
-        if key in bucket_at:
-            merged = out[bucket_at[key]]
-            for name in (*T, "task_count"):
+        bucket = tuple(row[name] for name in key)
+        if bucket in bucket_at:
+            merged = out[bucket_at[bucket]]
+            for name in sums:
                 merged[name] += row[name]
             continue
-        bucket_at[key] = len(out)
+        bucket_at[bucket] = len(out)
         out.append({**row, "agent_id": RESTRICTED_AGENTS})
     return out
 
@@ -398,3 +484,74 @@ def dashboard_usage_by_agent(
     win = window(params, user=ctx.user, default_days=30, exact=True, now=now)
     rows = dashboard_usage_by_agent_rows(ctx.workspace_id, win, project_id)
     return fold_restricted(rows, restricted_agent_ids(ctx))
+
+
+RUN_TIME_SUMS = ("total_seconds", "task_count", "failed_count", "cancelled_count")
+
+
+def _run_time(values: Sequence[Any]) -> dict[str, int]:
+    return {name: int(v or 0) for name, v in zip(RUN_TIME_SUMS, values, strict=True)}
+
+
+def _task_params(ctx: WorkspaceContext, win: Window, project_id: uuid.UUID | None) -> dict:
+    return {
+        "workspace_id": ctx.workspace_id, "tz": win.tz_name, "since": win.since,
+        "project_id": project_id,
+    }  # fmt: skip
+
+
+def dashboard_agent_run_time(
+    *, ctx: WorkspaceContext, params: Mapping[str, Any], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``[{agent_id, total_seconds, task_count, failed_count, cancelled_count}]`` over terminal
+    runs that started, total_seconds DESC; exactly ``days`` local days; agents the caller may
+    not see folded into one row."""
+    project_id = _project(params)
+    win = window(params, user=ctx.user, default_days=30, exact=True, now=now)
+    rows = [
+        {"agent_id": str(r[0]), **_run_time(r[1:5])}
+        for r in _rows(DASHBOARD_AGENT_RUN_TIME, _task_params(ctx, win, project_id))
+    ]
+    return fold_restricted(rows, restricted_agent_ids(ctx), key=(), sums=RUN_TIME_SUMS)
+
+
+def dashboard_run_time_daily(
+    *, ctx: WorkspaceContext, params: Mapping[str, Any], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``[{date, total_seconds, task_count, failed_count, cancelled_count}]``, date DESC (local
+    day of ``completed_at``)."""
+    project_id = _project(params)
+    win = window(params, user=ctx.user, default_days=30, now=now)
+    return [
+        {"date": _date(r[0]), **_run_time(r[1:5])}
+        for r in _rows(DASHBOARD_RUN_TIME_DAILY, _task_params(ctx, win, project_id))
+    ]
+
+
+def dashboard_failures_daily(
+    *, ctx: WorkspaceContext, params: Mapping[str, Any], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``[{date, failure_reason, task_count}]``, date DESC then reason; ``""`` counts the
+    succeeded tasks (the error rate's denominator)."""
+    project_id = _project(params)
+    win = window(params, user=ctx.user, default_days=30, now=now)
+    return [
+        {"date": _date(r[0]), "failure_reason": r[1], "task_count": r[2]}
+        for r in _rows(DASHBOARD_FAILURES_DAILY, _task_params(ctx, win, project_id))
+    ]
+
+
+def dashboard_failures_by_agent(
+    *, ctx: WorkspaceContext, params: Mapping[str, Any], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``[{agent_id, failure_reason, task_count}]`` by agent then reason; exactly ``days`` local
+    days; agents the caller may not see folded per reason."""
+    project_id = _project(params)
+    win = window(params, user=ctx.user, default_days=30, exact=True, now=now)
+    rows = [
+        {"agent_id": str(r[0]), "failure_reason": r[1], "task_count": r[2]}
+        for r in _rows(DASHBOARD_FAILURES_BY_AGENT, _task_params(ctx, win, project_id))
+    ]
+    return fold_restricted(
+        rows, restricted_agent_ids(ctx), key=("failure_reason",), sums=("task_count",)
+    )

@@ -21,10 +21,8 @@ from usage.services import reports
 from usage.services.rollup import rollup_status
 from workspaces.context import ADMINS
 
-WINDOW_PARAMS = [
-    OpenApiParameter("days", int, description="1..365 local days"),
-    OpenApiParameter("tz", str, description="IANA zone (default: the user's, else UTC)"),
-]
+TZ_PARAM = OpenApiParameter("tz", str, description="IANA zone (default: the user's, else UTC)")
+WINDOW_PARAMS = [OpenApiParameter("days", int, description="1..365 local days"), TZ_PARAM]
 PROJECT_PARAM = OpenApiParameter("project_id", str, description="only this project")
 
 
@@ -86,6 +84,22 @@ class RuntimeUsageByHourView(WorkspaceAPIView):
         )
 
 
+class RuntimeActivityView(WorkspaceAPIView):
+    """``GET /api/runtimes/{id}/activity?tz=`` → ``[{hour, count}]`` task starts per hour."""
+
+    @extend_schema(
+        operation_id="runtime_activity",
+        parameters=[TZ_PARAM],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, runtime_id: Any) -> Response:
+        return Response(
+            selectors.runtime_task_activity(
+                ctx=self.ctx, runtime_id=runtime_id, params=request.query_params
+            )
+        )
+
+
 class IssueUsageView(WorkspaceAPIView):
     @extend_schema(operation_id="issue_usage", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, issue_id: str) -> Response:
@@ -111,6 +125,54 @@ class DashboardUsageByAgentView(WorkspaceAPIView):
     def get(self, request: Request) -> Response:
         return Response(
             selectors.dashboard_usage_by_agent(ctx=self.ctx, params=request.query_params)
+        )
+
+
+class DashboardAgentRunTimeView(WorkspaceAPIView):
+    @extend_schema(
+        operation_id="dashboard_agent_run_time",
+        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            selectors.dashboard_agent_run_time(ctx=self.ctx, params=request.query_params)
+        )
+
+
+class DashboardRunTimeDailyView(WorkspaceAPIView):
+    @extend_schema(
+        operation_id="dashboard_run_time_daily",
+        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            selectors.dashboard_run_time_daily(ctx=self.ctx, params=request.query_params)
+        )
+
+
+class DashboardFailuresDailyView(WorkspaceAPIView):
+    @extend_schema(
+        operation_id="dashboard_failures_daily",
+        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            selectors.dashboard_failures_daily(ctx=self.ctx, params=request.query_params)
+        )
+
+
+class DashboardFailuresByAgentView(WorkspaceAPIView):
+    @extend_schema(
+        operation_id="dashboard_failures_by_agent",
+        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            selectors.dashboard_failures_by_agent(ctx=self.ctx, params=request.query_params)
         )
 
 
