@@ -19,6 +19,7 @@ from multica_cli.daemon.settings import build_settings
 START_FLAGS = (
     "daemon_id", "device_name", "runtime_name", "workspaces_root", "poll_interval",
     "heartbeat_interval", "agent_timeout", "max_concurrent_tasks",
+    "codex_semantic_inactivity_timeout", "codex_handshake_timeout",
 )  # fmt: skip
 
 
@@ -33,9 +34,15 @@ def add_start_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-timeout", help="absolute cap per task (0 = none)")
     parser.add_argument("--max-concurrent-tasks", type=int, help="task slots (default 20)")
     parser.add_argument("--log-file", help=argparse.SUPPRESS)
-    for flag in ("--codex-semantic-inactivity-timeout", "--codex-handshake-timeout",
-                 "--auto-update-interval"):  # fmt: skip
-        parser.add_argument(flag, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--codex-semantic-inactivity-timeout",
+        help="fail a Codex turn without agent progress for this long (default 10m)",
+    )
+    parser.add_argument(
+        "--codex-handshake-timeout",
+        help="budget of each Codex app-server startup call (default 30s; thread start 60s)",
+    )
+    parser.add_argument("--auto-update-interval", help=argparse.SUPPRESS)
     for flag in ("--no-auto-update", "--no-auto-reload"):
         parser.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
 

@@ -27,6 +27,7 @@ from multica_cli.daemon.providers import (
     command_line,
     model_for,
 )
+from multica_cli.daemon.settings import codex_timers
 
 if TYPE_CHECKING:
     from multica_cli.daemon.core import Daemon
@@ -530,6 +531,7 @@ class TaskRun:
             return sessions.CodexSession(events, write, resume=resume, workdir=workdir,
                                          agent=self.task.get("agent") or {},
                                          thread_name=str(self.task.get("thread_name") or ""),
+                                         timers=codex_timers(self.daemon.settings),
                                          **kw)  # fmt: skip
         if provider.protocol == "acp":
             if provider.key == "kimi":
@@ -618,6 +620,7 @@ class TaskRun:
             if self.cancel.wait(0.1):
                 break
             now = time.monotonic()
+            session.check_timers(now)
             if session.done:
                 # The result is in: the CLI gets a moment to exit by itself (stdin is closed),
                 # then the code after this loop stops it.

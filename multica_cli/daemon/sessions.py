@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from multica_cli.daemon.settings import CodexTimers
 
 log = logging.getLogger("multica.daemon.sessions")
 
@@ -59,6 +63,10 @@ class Session:
     def begin(self) -> None:
         self.write(self.prompt)
         self.write(None)
+
+    def check_timers(self, now: float) -> None:
+        """Called about ten times a second by the runner: a provider-specific deadline that has
+        passed ends the run (``finish``, with the reason). Most providers have none."""
 
     def on_line(self, line: str) -> None:
         try:
@@ -214,12 +222,14 @@ class RpcSession(Session):
         super().__init__(*args, **kwargs)
         self._next_id = 0
         self._pending: dict[int, Callable[[dict[str, Any]], None]] = {}
+        self._sent: dict[int, tuple[str, float]] = {}  # unanswered requests: method, when
 
     def request(
         self, method: str, params: Any, on_reply: Callable[[dict[str, Any]], None] | None = None
     ) -> None:
         self._next_id += 1
         self._pending[self._next_id] = on_reply or (lambda _reply: None)
+        self._sent[self._next_id] = (method, time.monotonic())
         self.write(json.dumps({"jsonrpc": "2.0", "id": self._next_id, "method": method,
                                "params": params}))  # fmt: skip
 
@@ -244,6 +254,7 @@ class RpcSession(Session):
             self.on_notification(str(obj["method"]), obj.get("params") or {})
         elif "id" in obj:
             handler = self._pending.pop(obj["id"], None) if isinstance(obj["id"], int) else None
+            self._sent.pop(obj["id"], None) if isinstance(obj["id"], int) else None
             if handler is not None:
                 handler(obj)
 
@@ -269,6 +280,24 @@ class RpcSession(Session):
 
 # --- Codex (app-server JSON-RPC) ---------------------------------------------------------------
 
+# The texts Multica's server classifies (both timeouts as ``codex_semantic_inactivity``: the
+# thread may be mid-turn, so a retry must not resume it blindly).
+CODEX_SEMANTIC_MARKER = "codex semantic inactivity timeout"
+CODEX_FIRST_TURN_MARKER = "codex app-server no progress timeout"
+CODEX_HANDSHAKE_TIMEOUT_MARKER = "codex app-server handshake timeout"
+HANDSHAKE_METHODS = frozenset({"initialize", "thread/start", "thread/resume", "turn/start"})
+
+
+def _secs(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _command(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(part) for part in value)
+    return str(value or "")
+
+
 APPROVALS = {
     "item/commandExecution/requestApproval",
     "execCommandApproval",
@@ -281,7 +310,8 @@ class CodexSession(RpcSession):
     """``codex app-server --listen stdio://`` (§3.2): handshake, thread start/resume, one turn."""
 
     def __init__(self, *args: Any, resume: str = "", workdir: str = "", agent: dict | None = None,
-                 thread_name: str = "", **kwargs: Any) -> None:  # fmt: skip
+                 thread_name: str = "", timers: CodexTimers | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.resume = resume
         self.workdir = workdir
@@ -289,9 +319,77 @@ class CodexSession(RpcSession):
         self.thread_name = thread_name
         self.thread_id = ""
         self.resume_rejected = False
+        self.timers = timers or CodexTimers()
         self._turn_started = False
         self._items: dict[str, str] = {}
         self._last_text = ""
+        self._lock = threading.RLock()  # stdout reader thread vs the runner's timer checks
+        self._turn_started_at = 0.0
+        self._progressed = False  # anything but status since the turn started
+        self._last_activity = ""
+        self._last_activity_at = 0.0
+        self._legacy_usage = [0, 0, 0, 0]
+        self._dialect = ""  # "legacy" once a codex/event notification arrived
+
+    # --- timers (§3.2: handshake, first-turn no-progress, semantic inactivity) ------------------
+
+    def on_line(self, line: str) -> None:
+        with self._lock:
+            super().on_line(line)
+
+    def _activity(self, what: str) -> None:
+        """Semantic progress (an item, a message, a tool, a turn end, an error). ``status:running``
+        (turn start) re-arms the inactivity timer without counting as first-turn progress."""
+        now = time.monotonic()
+        if what == "status:running":
+            if not self._turn_started_at:
+                self._turn_started_at = now
+        elif what != "error:retry":
+            self._progressed = True
+        self._last_activity = what
+        self._last_activity_at = now
+
+    def _handshake_budget(self, method: str) -> float:
+        if method in ("thread/start", "thread/resume"):
+            return self.timers.thread_handshake
+        return self.timers.handshake
+
+    def check_timers(self, now: float) -> None:
+        with self._lock:
+            if self.done:
+                return
+            for method, sent_at in list(self._sent.values()):
+                if method not in HANDSHAKE_METHODS:
+                    continue
+                budget = self._handshake_budget(method)
+                if budget and now - sent_at > budget:
+                    self._timed_out(f"{CODEX_HANDSHAKE_TIMEOUT_MARKER}: {method} did not respond "
+                                    f"after {_secs(budget)}", reason="")  # fmt: skip
+                    return
+            if not self._turn_started_at:
+                return
+            first = self.timers.first_turn
+            if first and not self._progressed and now - self._turn_started_at > first:
+                self._timed_out(
+                    f"{CODEX_FIRST_TURN_MARKER} after {_secs(first)}: received turn start but no "
+                    f"item, message, tool, turn/completed, or error event ({self._diag()})"
+                )
+                return
+            semantic = self.timers.semantic
+            if semantic and now - self._last_activity_at > semantic:
+                self._timed_out(
+                    f"{CODEX_SEMANTIC_MARKER} after {_secs(semantic)} without agent progress "
+                    f"(last activity: {self._last_activity or 'unknown'}; {self._diag()})"
+                )
+
+    def _diag(self) -> str:
+        return f'thread_id="{self.thread_id or "unknown"}" model="{self.model or "default(empty)"}"'
+
+    def _timed_out(self, error: str, reason: str = "codex_semantic_inactivity") -> None:
+        log.warning("codex: %s", error)
+        self.finish(failed=True, error=error)
+        self.reason = reason
+        self.write(None)
 
     def _effort_config(self) -> dict[str, Any] | None:
         level = str(self.agent.get("thinking_level") or "")
@@ -412,10 +510,26 @@ class CodexSession(RpcSession):
         thread = params.get("threadId") or (params.get("thread") or {}).get("id")
         if thread and self.thread_id and thread != self.thread_id:
             return
+        if method == "codex/event" or method.startswith("codex/event/"):
+            # The older dialect: once seen, it is the turn's dialect (Codex builds that send
+            # both would otherwise report every step twice).
+            self._dialect = "legacy"
+            if isinstance(params.get("msg"), dict):
+                self._legacy(params["msg"])
+            return
+        if self._dialect == "legacy":
+            return
         if method == "turn/started":
             self._turn_started = True
+            self._activity("status:running")
             self._session(self.thread_id)
-        elif method in ("item/started", "item/completed"):
+        elif method.startswith("item/"):
+            self._activity(method)
+        elif method == "error":
+            self._activity("error:retry" if params.get("willRetry") else "error")
+        elif method == "turn/completed":
+            self._activity(method)
+        if method in ("item/started", "item/completed"):
             self._item(method == "item/completed", params.get("item") or {})
         elif method == "thread/tokenUsage/updated":
             self._usage_update(params.get("tokenUsage") or {})
@@ -440,6 +554,72 @@ class CodexSession(RpcSession):
             if self._turn_started and status.get("type") == "idle" and not self.done:
                 self.finish(output=self._last_text)
                 self.write(None)
+
+    def _legacy(self, msg: dict[str, Any]) -> None:
+        """The older ``codex/event`` notifications (``params.msg.type``), mapped as the v2 items
+        are: the same tool names, texts, usage and turn end."""
+        kind = str(msg.get("type") or "")
+        call_id = str(msg.get("call_id") or "")
+        if kind == "task_started":
+            self._turn_started = True
+            self._activity("status:running")
+            self._session(self.thread_id)
+            return
+        if kind in ("token_count", "agent_message_delta", "agent_reasoning_delta", ""):
+            if kind == "token_count":
+                self._legacy_tokens(msg.get("info") or {})
+            return
+        self._activity(f"legacy:{kind}")
+        if kind == "agent_message":
+            text = str(msg.get("message") or "")
+            if text:
+                self.sink.text(text)
+                self._last_text = text
+        elif kind == "exec_command_begin":
+            self._tool_use("exec_command", call_id, {"command": _command(msg.get("command"))})
+        elif kind == "exec_command_end":
+            if call_id not in self.open_tools:
+                self._tool_use("exec_command", call_id, {"command": _command(msg.get("command"))})
+            output = msg.get("aggregated_output") or msg.get("formatted_output")
+            if output is None:
+                output = str(msg.get("stdout") or "") + str(msg.get("stderr") or "")
+            self._tool_result(call_id, str(output), "exec_command")
+        elif kind == "patch_apply_begin":
+            self._tool_use("patch_apply", call_id, {"changes": msg.get("changes")})
+        elif kind == "patch_apply_end":
+            if call_id not in self.open_tools:
+                self._tool_use("patch_apply", call_id, {"changes": msg.get("changes")})
+            status = "completed" if msg.get("success", True) else "failed"
+            detail = str(msg.get("stdout") or msg.get("stderr") or "").strip()
+            self._tool_result(call_id, f"{status}\n{detail}".strip(), "patch_apply")
+        elif kind in ("mcp_tool_call_begin", "mcp_tool_call_end"):
+            inv = msg.get("invocation") or {}
+            name = f"{inv.get('server') or ''}/{inv.get('tool') or ''}"
+            if kind == "mcp_tool_call_begin" or call_id not in self.open_tools:
+                self._tool_use(name, call_id, inv.get("arguments") or {})
+            if kind == "mcp_tool_call_end":
+                self._tool_result(call_id, msg.get("result") or "", name)
+        elif kind == "task_complete":
+            if not self.done:
+                self.finish(output=str(msg.get("last_agent_message") or self._last_text))
+            self.write(None)
+        elif kind == "turn_aborted":
+            self.finish(failed=True, error=f"turn aborted: {msg.get('reason') or 'unknown'}")
+            self.write(None)
+        elif kind in ("error", "stream_error"):
+            message = str(msg.get("message") or "codex error")
+            self.sink.error(message)
+            if kind == "error":
+                self.finish(failed=True, error=message)
+                self.write(None)
+
+    def _legacy_tokens(self, info: dict[str, Any]) -> None:
+        """``token_count``: ``last_token_usage`` is one model response; this run is their sum."""
+        last = self._numbers(info.get("last_token_usage"))
+        if last is None:
+            return
+        self._legacy_usage = [a + b for a, b in zip(self._legacy_usage, last, strict=True)]
+        self.sink.replace_usage({self.model or "unknown": list(self._legacy_usage)})
 
     def _item(self, completed: bool, item: dict[str, Any]) -> None:
         kind = item.get("type")

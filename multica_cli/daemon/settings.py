@@ -26,6 +26,11 @@ REREGISTER_INTERVAL = 30.0
 GC_TTL = 7 * 24 * 3600.0
 WORKSPACE_SYNC_EMPTY = 30.0
 WORKSPACE_SYNC_IDLE = 30 * 60.0
+# Codex app-server timers (§3.2).
+CODEX_HANDSHAKE_TIMEOUT = 30.0  # each startup RPC …
+CODEX_THREAD_HANDSHAKE_TIMEOUT = 60.0  # … but thread/start and thread/resume, unless set
+CODEX_SEMANTIC_INACTIVITY_TIMEOUT = 10 * 60.0
+CODEX_FIRST_TURN_TIMEOUT = 60.0
 
 
 def _duration(value: Any) -> float | None:
@@ -85,6 +90,9 @@ class DaemonSettings:
     report_backoff: float = 4.0
     report_backoff_cap: float = 64.0
     launched_by: str = ""
+    codex_handshake_timeout: float = 0.0  # 0: the built-in budgets (30 s; thread start 60 s)
+    codex_semantic_inactivity_timeout: float = CODEX_SEMANTIC_INACTIVITY_TIMEOUT
+    codex_first_turn_timeout: float = 0.0  # 0: the built-in ceiling (see codex_timers)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -212,4 +220,57 @@ def build_settings(profile: Profile, flags: dict[str, Any], daemon_id: str) -> D
         ),
         gc_ttl=_pick(None, "MULTICA_DAEMON_GC_TTL", {}, "", GC_TTL, "duration") or GC_TTL,
         launched_by=os.environ.get("MULTICA_LAUNCHED_BY", "").strip(),
+        codex_handshake_timeout=_pick(
+            flags.get("codex_handshake_timeout"),
+            "MULTICA_CODEX_HANDSHAKE_TIMEOUT",
+            cfg,
+            "codex_handshake_timeout",
+            0.0,
+            "duration",
+        ),
+        codex_semantic_inactivity_timeout=_pick(
+            flags.get("codex_semantic_inactivity_timeout"),
+            "MULTICA_CODEX_SEMANTIC_INACTIVITY_TIMEOUT",
+            cfg,
+            "codex_semantic_inactivity_timeout",
+            CODEX_SEMANTIC_INACTIVITY_TIMEOUT,
+            "duration",
+        ),
+        codex_first_turn_timeout=_pick(
+            None, "MULTICA_CODEX_FIRST_TURN_TIMEOUT", {}, "", 0.0, "duration"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CodexTimers:
+    """The Codex app-server budgets of one run, in seconds (0 = no limit).
+
+    ``handshake`` bounds each startup RPC (``initialize``, ``turn/start``); ``thread_handshake``
+    bounds ``thread/start`` and ``thread/resume``. ``first_turn`` is how long a started turn may
+    stay without any item, message, tool, completion or error; ``semantic`` how long a turn may
+    go without agent progress (token counters and status pings are not progress)."""
+
+    handshake: float = CODEX_HANDSHAKE_TIMEOUT
+    thread_handshake: float = CODEX_THREAD_HANDSHAKE_TIMEOUT
+    semantic: float = CODEX_SEMANTIC_INACTIVITY_TIMEOUT
+    first_turn: float = CODEX_FIRST_TURN_TIMEOUT
+
+
+def codex_timers(settings: DaemonSettings) -> CodexTimers:
+    """An explicit handshake timeout overrides both handshake budgets. Without an explicit
+    first-turn timeout the ceiling is 60 s, which a shorter semantic timeout shrinks (to 4/5 of
+    it) but never raises."""
+    explicit = settings.codex_handshake_timeout
+    semantic = settings.codex_semantic_inactivity_timeout
+    first = settings.codex_first_turn_timeout
+    if not first:
+        first = CODEX_FIRST_TURN_TIMEOUT
+        if 0 < semantic <= CODEX_FIRST_TURN_TIMEOUT:
+            first = semantic * 4 / 5 or semantic
+    return CodexTimers(
+        handshake=explicit or CODEX_HANDSHAKE_TIMEOUT,
+        thread_handshake=explicit or CODEX_THREAD_HANDSHAKE_TIMEOUT,
+        semantic=semantic,
+        first_turn=first,
     )

@@ -592,3 +592,34 @@ def test_agent_checks_out_a_workspace_repo_into_its_workdir(world):
     brief = Path(task.work_dir, "CLAUDE.md").read_text()
     assert url in brief
     assert "/repo/checkout" in brief
+
+
+def test_a_codex_turn_without_progress_fails_as_semantic_inactivity(world):
+    """The fake app-server starts the turn, then only sends token counters: the first-turn
+    timer ends the run (process stopped) with Multica's marker and reason."""
+    world.daemon(env={"MULTICA_CODEX_FIRST_TURN_TIMEOUT": "2s"}).start()
+    agent = world.board.agent(runtime_id(world.workspace, "codex"), "Stuck",
+                              custom_env={"FAKE_MODE": "stall"})  # fmt: skip
+    issue = world.board.issue("Never moves", agent["id"])
+    failed = wait_for(lambda: ended(issue["id"], "failed"), timeout=40, what="first-turn timer")
+    assert failed.failure_reason == "codex_semantic_inactivity"
+    assert failed.error.startswith("codex app-server no progress timeout after 2s")
+    pid = next(r["pid"] for r in fake_runs(world.base) if r["task"] == str(failed.id))
+    wait_for(lambda: not pid_alive(pid), timeout=20, what="codex stopped")
+
+
+def test_codex_legacy_event_dialect(world):
+    from agents.models import TaskMessage
+    from usage.models import TaskUsage
+
+    world.daemon().start()
+    agent = world.board.agent(runtime_id(world.workspace, "codex"), "Old Cody",
+                              custom_env={"FAKE_MODE": "legacy_events"})  # fmt: skip
+    issue = world.board.issue("Old protocol", agent["id"])
+    task = wait_for(lambda: ended(issue["id"]), what="legacy codex task")
+    assert task.status == "completed"
+    assert task.result["output"] == f"Codex (legacy) finished {issue['id']}."
+    kinds = list(TaskMessage.objects.filter(task=task).order_by("seq").values_list("type", "tool"))
+    assert kinds == [("tool_use", "exec_command"), ("tool_result", "exec_command"), ("text", None)]
+    (usage,) = TaskUsage.objects.filter(task_id=task.id)
+    assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens) == (1000, 350, 200)

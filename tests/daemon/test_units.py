@@ -13,6 +13,7 @@ import pytest
 
 from multica_cli.daemon import execenv, providers, sessions
 from multica_cli.daemon.outbox import write_private
+from multica_cli.daemon.settings import CodexTimers
 
 
 class Recorder:
@@ -309,3 +310,99 @@ def test_repo_urls_must_be_network_git_urls(monkeypatch):
     assert not repos.allowed_url("/home/me/.ssh")
     assert not repos.allowed_url("ext::sh -c touch% /tmp/pwned")
     assert repos.repo_name("git@github.com:acme/app.git") == "app"
+
+
+# --- Codex timers (§3.2) -------------------------------------------------------------------------
+
+
+def codex(timers: CodexTimers | None = None) -> tuple[sessions.CodexSession, Recorder, list]:
+    sink, written = Recorder(), []
+    s = sessions.CodexSession(sink, written.append, prompt="go", model="gpt-5", workdir="/w",
+                              timers=timers)  # fmt: skip
+    s.begin()
+    return s, sink, written
+
+
+def note(method: str, **params: Any) -> str:
+    return json.dumps({"jsonrpc": "2.0", "method": method, "params": {"threadId": "th1", **params}})
+
+
+def started(s: sessions.CodexSession) -> None:
+    s.on_line(rpc(1, {}))
+    s.on_line(rpc(2, {"thread": {"id": "th1"}}))
+    s.on_line(rpc(3, {"turn": {"id": "turn_1"}}))
+    s.on_line(note("turn/started", turn={"id": "turn_1"}))
+
+
+def test_codex_handshake_budgets_per_call():
+    s, _, written = codex()
+    t0 = time.monotonic()
+    s.check_timers(t0 + 29)
+    assert not s.done
+    s.on_line(rpc(1, {}))  # initialize answered; thread/start gets 60 s
+    s.check_timers(time.monotonic() + 45)
+    assert not s.done
+    s.check_timers(time.monotonic() + 61)
+    assert s.failed
+    assert s.error == "codex app-server handshake timeout: thread/start did not respond after 60s"
+    assert s.reason == ""  # classified from the text, as Multica does
+    assert written[-1] is None  # stdin closed: the CLI is asked to exit
+
+
+def test_codex_first_turn_without_progress_and_semantic_inactivity():
+    timers = CodexTimers(first_turn=20, semantic=100)
+    s, _, _ = codex(timers)
+    started(s)
+    # Token counters are not progress.
+    s.on_line(note("thread/tokenUsage/updated", tokenUsage={"last": {"inputTokens": 1}}))
+    s.check_timers(time.monotonic() + 19)
+    assert not s.done
+    s.check_timers(time.monotonic() + 21)
+    assert s.reason == "codex_semantic_inactivity"
+    assert s.error.startswith("codex app-server no progress timeout after 20s: received turn start")
+
+    s, _, _ = codex(timers)
+    started(s)
+    s.on_line(note("item/started", item={"type": "commandExecution", "id": "c1", "command": "ls"}))
+    s.check_timers(time.monotonic() + 50)  # past the first-turn budget: progress was made
+    assert not s.done
+    s.check_timers(time.monotonic() + 101)
+    assert s.reason == "codex_semantic_inactivity"
+    assert s.error.startswith("codex semantic inactivity timeout after 100s without agent progress")
+    assert "last activity: item/started" in s.error
+
+
+def test_codex_timer_settings(tmp_path, monkeypatch):
+    from multica_cli.config import Profile
+    from multica_cli.daemon.settings import build_settings, codex_timers
+
+    for key in ("MULTICA_CODEX_HANDSHAKE_TIMEOUT", "MULTICA_CODEX_SEMANTIC_INACTIVITY_TIMEOUT",
+                "MULTICA_CODEX_FIRST_TURN_TIMEOUT"):  # fmt: skip
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    profile = Profile(name=None, server_url="http://x", app_url="", token="t", workspace_id="")
+
+    def timers(**flags: Any) -> CodexTimers:
+        return codex_timers(build_settings(profile, flags, "d"))
+
+    assert timers() == CodexTimers(handshake=30, thread_handshake=60, semantic=600, first_turn=60)
+    assert timers(codex_handshake_timeout="5s").thread_handshake == 5
+    # A short semantic budget shrinks the first-turn ceiling; it never raises it.
+    assert timers(codex_semantic_inactivity_timeout="30s").first_turn == 24
+    monkeypatch.setenv("MULTICA_CODEX_FIRST_TURN_TIMEOUT", "2m")
+    assert timers(codex_semantic_inactivity_timeout="30s").first_turn == 120
+
+
+def test_codex_legacy_dialect_wins_once_seen():
+    s, sink, _ = codex()
+    started(s)
+    legacy = {"jsonrpc": "2.0", "method": "codex/event/agent_message",
+              "params": {"msg": {"type": "agent_message", "message": "hi"}}}  # fmt: skip
+    s.on_line(json.dumps(legacy))
+    # The same step in the v2 dialect is not reported twice.
+    s.on_line(note("item/completed", item={"type": "agentMessage", "id": "m", "text": "hi"}))
+    assert [e for e in sink.events if e[0] == "text"] == [("text", "hi")]
+    done = {"type": "task_complete", "last_agent_message": "hi"}
+    s.on_line(json.dumps({**legacy, "method": "codex/event/task_complete",
+                          "params": {"msg": done}}))  # fmt: skip
+    assert (s.done, s.failed, s.output) == (True, False, "hi")
