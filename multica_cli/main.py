@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "config",
     "workspace",
     "issue",
+    "project",
+    "label",
     "agent",
     "skill",
     "runtime",

@@ -100,6 +100,19 @@ def resolve_issue_ref(ref: str) -> str:
     raise usage_error(f"expected an issue key like MUL-123 or a full UUID, got {ref!r}")
 
 
+def require_uuid(kind: str, ref: str) -> str:
+    """A full UUID (routes that take no key or prefix), or a usage error."""
+    ref = ref.strip()
+    if not UUID_RE.match(ref):
+        raise usage_error(f"expected a full {kind} UUID, got {ref!r}")
+    return ref.lower()
+
+
+def display_id(value: Any, full: bool) -> str:
+    """An id for a table cell: the full UUID with ``--full-id``, else its first 8 characters."""
+    return str(value or "") if full else short_id(value)
+
+
 def resolve_by_prefix(kind: str, ref: str, candidates: list[dict[str, Any]]) -> str:
     """A full UUID as is; a short hex prefix (≥4) matched against ``candidates``' ``id``."""
     ref = ref.strip()

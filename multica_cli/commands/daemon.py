@@ -1,4 +1,4 @@
-"""``multica daemon start|stop|restart|status|logs`` (daemon contract §5.4, §6).
+"""``multica daemon start|stop|restart|status|logs|disk-usage`` (daemon contract §5.4, §6).
 
 ``start`` runs the daemon in the background by default: a detached child
 (``multica daemon start --foreground``) with its output in the profile's ``daemon.err.log``,
@@ -21,11 +21,12 @@ from typing import Any
 import httpx
 
 from multica_cli.config import load_profile, state_dir
-from multica_cli.context import CliError
+from multica_cli.context import CliError, daemon_managed
+from multica_cli.daemon import diskusage
 from multica_cli.daemon.foreground import add_start_flags, forward_flags, run_foreground
 from multica_cli.daemon.providers import detect
 from multica_cli.daemon.settings import daemon_health_port
-from multica_cli.output import info, print_json
+from multica_cli.output import info, print_json, print_table
 
 START_TIMEOUT = 45.0
 STOP_TIMEOUT = 60.0
@@ -51,6 +52,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     p.add_argument("-n", "--lines", type=int, default=50, help="lines to show (default 50)")
     p.set_defaults(func=cmd_logs)
+    p = sub.add_parser(
+        "disk-usage", help="disk used by the daemon's task directories (default output: table)"
+    )
+    view = p.add_mutually_exclusive_group()
+    view.add_argument("--by-workspace", action="store_true", help="one row per workspace")
+    view.add_argument("--by-task", action="store_true", help="one row per task (the default)")
+    p.add_argument("--top", type=int, default=0, help="only the N largest entries (per root)")
+    p.add_argument("--workspaces-root", help="scan this directory instead of the daemon's root")
+    p.add_argument(
+        "--all-profiles", action="store_true",
+        help="scan the default root and every profile's root, with a combined total",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_disk_usage)
 
 
 def _profile_name(args: argparse.Namespace) -> str | None:
@@ -246,4 +260,115 @@ def cmd_probe_runtimes(args: argparse.Namespace) -> int:
             },
         }
     )  # fmt: skip
+    return 0
+
+
+TASK_ROOT_ENV = "MULTICA_TASK_WORKSPACES_ROOT"
+
+
+def _disk_usage_root(args: argparse.Namespace) -> Path:
+    """Inside a task only the daemon-injected root may be scanned (no other profile's files)."""
+    if not daemon_managed():
+        return diskusage.resolve_workspaces_root(_profile_name(args), args.workspaces_root)
+    for flag, given in (("--all-profiles", args.all_profiles),
+                        ("--workspaces-root", args.workspaces_root),
+                        ("--profile", _profile_name(args))):  # fmt: skip
+        if given:
+            raise CliError(f"daemon disk-usage {flag} is not available inside an agent task", 5)
+    root = os.environ.get(TASK_ROOT_ENV, "").strip()
+    if not root:
+        raise CliError(f"an agent task needs the daemon-injected root in {TASK_ROOT_ENV}")
+    if not Path(root).is_absolute():
+        raise CliError(f"{TASK_ROOT_ENV} must be an absolute path")
+    return Path(root)
+
+
+def _trim(report: dict[str, Any], key: str, top: int) -> None:
+    if top > 0:
+        report[key] = report[key][:top]
+
+
+def _print_disk_report(report: dict[str, Any], by_workspace: bool) -> None:
+    fmt = diskusage.format_bytes
+    out = sys.stdout
+    out.write(f"Workspaces root: {report['workspaces_root']}\n")
+    noun = "workspace" if by_workspace else "task"
+    key = "workspaces" if by_workspace else "tasks"
+    rows, total = report[key], report[f"total_{noun}_count"]
+    if total == 0:
+        out.write("(no workspaces)\n" if by_workspace else "(no task directories)\n")
+    else:
+        if by_workspace:
+            columns: list[Any] = [
+                ("Workspace", "workspace_short"),
+                ("Tasks", "task_count"),
+                ("Size", lambda w: fmt(w["size_bytes"])),
+                ("Artifacts", lambda w: fmt(w["artifact_size_bytes"])),
+                ("Artifact %", lambda w: diskusage.format_ratio(w["artifact_ratio"])),
+                ("Oldest", lambda w: diskusage.format_age(w["oldest_age_seconds"])),
+            ]
+        else:
+            columns = [
+                ("Path", lambda t: f"{t['workspace_short']}/{t['task_short']}"),
+                ("Kind", "kind"),
+                ("Age", lambda t: diskusage.format_age(t["age_seconds"])),
+                ("Size", lambda t: fmt(t["size_bytes"])),
+                ("Artifacts", lambda t: fmt(t["artifact_size_bytes"])),
+            ]
+        print_table(rows, columns)
+        size = sum(r["size_bytes"] for r in rows)
+        artifacts = sum(r["artifact_size_bytes"] for r in rows)
+        percent = report["total_artifact_ratio"] * 100
+        if len(rows) < total:
+            out.write(
+                f"\nShowing top {len(rows)} of {total} {noun}(s). Displayed: {fmt(size)} "
+                f"({fmt(artifacts)} artifacts). Scan total: {fmt(report['total_size_bytes'])} "
+                f"({fmt(report['total_artifact_size_bytes'])} artifacts, {percent:.1f}% "
+                "reclaimable).\n"
+            )
+        else:
+            out.write(
+                f"\nTotal: {fmt(report['total_size_bytes'])} across {total} {noun}(s); "
+                f"{fmt(report['total_artifact_size_bytes'])} reclaimable as artifacts "
+                f"({percent:.1f}%).\n"
+            )
+    if report["repo_cache_count"] or report["repo_cache_size_bytes"]:
+        out.write(
+            f"Repo cache (.repos): {fmt(report['repo_cache_size_bytes'])} across "
+            f"{report['repo_cache_count']} repo(s), not included above.\n"
+        )
+
+
+def cmd_disk_usage(args: argparse.Namespace) -> int:
+    """Walk the workspaces root and sum the bytes of each task directory (local only)."""
+    if args.top < 0:
+        raise CliError("--top must be a non-negative integer", 5)
+    if args.all_profiles and args.workspaces_root:
+        raise CliError("--all-profiles and --workspaces-root are mutually exclusive", 5)
+    key = "workspaces" if args.by_workspace else "tasks"
+    as_json = getattr(args, "output", None) == "json"
+    if args.all_profiles and not daemon_managed():
+        agg = diskusage.scan_roots(diskusage.all_roots())
+        for entry in agg["roots"]:
+            _trim(entry["report"], key, args.top)
+        if as_json:
+            print_json(agg)
+            return 0
+        fmt = diskusage.format_bytes
+        sys.stdout.write(f"Scanned {len(agg['roots'])} workspace root(s).\n")
+        for entry in agg["roots"]:
+            sys.stdout.write(f"\n[{entry['profile'] or 'default'}]\n")
+            _print_disk_report(entry["report"], args.by_workspace)
+        sys.stdout.write(
+            f"\nGrand total: {fmt(agg['total_size_bytes'])} across {agg['total_task_count']} "
+            f"task(s) in {len(agg['roots'])} root(s); {fmt(agg['total_artifact_size_bytes'])} "
+            f"reclaimable as artifacts ({agg['total_artifact_ratio'] * 100:.1f}%).\n"
+        )
+        return 0
+    report = diskusage.scan(_disk_usage_root(args))
+    _trim(report, key, args.top)
+    if as_json:
+        print_json(report)
+    else:
+        _print_disk_report(report, args.by_workspace)
     return 0

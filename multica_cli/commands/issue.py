@@ -1,9 +1,11 @@
-"""``multica issue``: list, get, create, update, assign, status, search and comments."""
+"""``multica issue``: list, get, create, update, assign, status, search, comments, labels,
+subscribers, runs, usage and the timeline."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from typing import Any
 
 from multica_cli.client import error_from_response
@@ -11,11 +13,15 @@ from multica_cli.commands._common import (
     Actors,
     add_text_flags,
     date_only,
+    display_id,
     pick_assignee,
     read_text_flag,
+    require_uuid,
     resolve_issue_ref,
+    split_ids,
     usage_error,
 )
+from multica_cli.commands.label import label_columns, resolve_label
 from multica_cli.context import Context
 from multica_cli.output import emit, info, print_json, print_table
 
@@ -153,6 +159,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = csub.add_parser("delete", help="delete a comment")
     p.add_argument("comment_id", help="comment UUID")
     p.set_defaults(func=cmd_comment_delete)
+
+    p = csub.add_parser("resolve", help="resolve a comment thread (default output: json)")
+    p.add_argument("comment_id", help="comment UUID")
+    p.set_defaults(func=cmd_comment_resolve, resolve=True)
+
+    p = csub.add_parser("unresolve", help="reopen a resolved thread (default output: json)")
+    p.add_argument("comment_id", help="comment UUID")
+    p.set_defaults(func=cmd_comment_resolve, resolve=False)
+
+    label = sub.add_parser("label", help="labels on an issue")
+    lsub = label.add_subparsers(dest="label_command", metavar="<subcommand>", required=True)
+    p = lsub.add_parser("list", help="labels on an issue (default output: table)")
+    p.add_argument("issue_id", help="issue key (MUL-123) or UUID")
+    p.add_argument("--full-id", action="store_true", help="show full UUIDs in the table")
+    p.set_defaults(func=cmd_label_list)
+    for name, verb in (("add", "attach a label to"), ("remove", "remove a label from")):
+        p = lsub.add_parser(name, help=f"{verb} an issue (default output: table)")
+        p.add_argument("issue_id", help="issue key (MUL-123) or UUID")
+        p.add_argument("label_id", help="label UUID or id prefix")
+        p.add_argument("--full-id", action="store_true", help="show full UUIDs in the table")
+        p.set_defaults(func=cmd_label_change, label_action=name)
+
+    subscriber = sub.add_parser("subscriber", help="subscribers of an issue")
+    ssub = subscriber.add_subparsers(
+        dest="subscriber_command", metavar="<subcommand>", required=True
+    )
+    p = ssub.add_parser("list", help="list subscribers (default output: table)")
+    p.add_argument("issue_id", help="issue key (MUL-123) or UUID")
+    p.set_defaults(func=cmd_subscriber_list)
+    for name, action in (("add", "subscribe"), ("remove", "unsubscribe")):
+        p = ssub.add_parser(name, help=f"{action} a member or agent (default: you)")
+        p.add_argument("issue_id", help="issue key (MUL-123) or UUID")
+        p.add_argument("--user", help="member or agent name (fuzzy match; default: the caller)")
+        p.add_argument("--user-id", help="member or agent UUID")
+        p.set_defaults(func=cmd_subscriber_change, subscriber_action=action)
+
+    p = sub.add_parser("usage", help="token usage of an issue's runs (default output: table)")
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.set_defaults(func=cmd_usage)
+
+    p = sub.add_parser(
+        "timeline", aliases=["history"],
+        help="an issue's history: activity and comments, oldest first (default output: table)",
+    )  # fmt: skip
+    p.add_argument("id", help="issue key (MUL-123) or UUID")
+    p.add_argument("--activity-only", action="store_true", help="drop comments")
+    p.add_argument(
+        "--action", action="append", default=[],
+        help="only activities with these actions (repeatable or comma-separated; "
+        "implies --activity-only), e.g. status_changed, assignee_changed",
+    )  # fmt: skip
+    p.add_argument("--since", help="only entries created after this RFC 3339 time")
+    p.add_argument("--tail", type=int, help="only the N most recent entries (after the filters)")
+    p.add_argument("--full-id", action="store_true", help="show full UUIDs in the table")
+    p.set_defaults(func=cmd_timeline)
 
 
 def issue_fields(actors: Actors) -> list[Any]:
@@ -486,8 +547,182 @@ def cmd_comment_add(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_comment_delete(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.client().delete(f"/api/comments/{args.comment_id}")
-    info(f"Comment {args.comment_id} deleted.")
+    comment_id = require_uuid("comment", args.comment_id)
+    ctx.client().delete(f"/api/comments/{comment_id}")
+    info(f"Comment {comment_id} deleted.")
+
+
+def cmd_comment_resolve(ctx: Context, args: argparse.Namespace) -> None:
+    comment_id = require_uuid("comment", args.comment_id)
+    path = f"/api/comments/{comment_id}/resolve"
+    client = ctx.client()
+    comment = client.post(path) if args.resolve else client.delete(path)
+    info(f"Comment {comment_id} {'resolved' if args.resolve else 'unresolved'}.")
+    if (ctx.output or "json") == "json":
+        print_json(comment)
+
+
+def _labels_out(ctx: Context, result: Any, full_id: bool) -> None:
+    labels = list((result or {}).get("labels") or [])
+    emit(labels, ctx.output, default="table", columns=label_columns(full_id))
+
+
+def cmd_label_list(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.client().get(f"/api/issues/{resolve_issue_ref(args.issue_id)}/labels")
+    _labels_out(ctx, result, args.full_id)
+
+
+def cmd_label_change(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    ref = resolve_issue_ref(args.issue_id)
+    label_id = resolve_label(client, args.label_id)
+    if args.label_action == "add":
+        result = client.post(f"/api/issues/{ref}/labels", json={"label_id": label_id})
+        info(f"Label {label_id} attached to issue {ref}.")
+    else:
+        result = client.delete(f"/api/issues/{ref}/labels/{label_id}")
+        info(f"Label {label_id} removed from issue {ref}.")
+    _labels_out(ctx, result, args.full_id)
+
+
+def cmd_subscriber_list(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    subscribers = client.get(f"/api/issues/{resolve_issue_ref(args.issue_id)}/subscribers") or []
+    actors = Actors(client)
+    emit(subscribers, ctx.output, default="table",
+         columns=[("User", lambda s: actors.name(s.get("user_type"), s.get("user_id"))),
+                  ("Type", "user_type"), ("Reason", "reason"),
+                  ("Created", lambda s: str(s.get("created_at") or "")[:16])])  # fmt: skip
+
+
+def cmd_subscriber_change(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    ref = resolve_issue_ref(args.issue_id)
+    actors = Actors(client)
+    picked = pick_assignee(actors, args.user, args.user_id, "--user", "--user-id")
+    body: dict[str, Any] = {}
+    target = "you"
+    if picked:
+        body = {"user_type": picked[0], "user_id": picked[1]}
+        target = args.user or actors.name(*picked)
+    action = args.subscriber_action
+    result = client.post(f"/api/issues/{ref}/{action}", json=body)
+    if action == "subscribe":
+        info(f"Subscribed {target} to issue {ref}.")
+    else:
+        info(f"Unsubscribed {target} from issue {ref}.")
+    if (ctx.output or "json") == "json":
+        print_json(result)
+
+
+def cmd_usage(ctx: Context, args: argparse.Namespace) -> None:
+    usage = ctx.client().get(f"/api/issues/{resolve_issue_ref(args.id)}/usage") or {}
+    emit(usage, ctx.output, default="table", rows=[usage],
+         columns=[("Input tokens", "total_input_tokens"),
+                  ("Output tokens", "total_output_tokens"),
+                  ("Cache read", "total_cache_read_tokens"),
+                  ("Cache write", "total_cache_write_tokens"),
+                  ("Runs", "task_count")])  # fmt: skip
+
+
+def _parse_time(value: str, flag: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise usage_error(f"invalid {flag} {value!r}: expected RFC 3339, e.g. 2026-08-19T00:00:00Z")
+    return parsed
+
+
+def timeline_filter(
+    entries: list[dict[str, Any]],
+    *,
+    activity_only: bool = False,
+    actions: set[str] | None = None,
+    since: datetime | None = None,
+    tail: int | None = None,
+) -> list[dict[str, Any]]:
+    """Narrow the (oldest-first) timeline client-side: the endpoint takes no filters."""
+    out = []
+    for entry in entries:
+        if (activity_only or actions) and entry.get("type") != "activity":
+            continue
+        if actions and entry.get("action") not in actions:
+            continue
+        if since is not None:
+            try:
+                created = datetime.fromisoformat(str(entry.get("created_at") or ""))
+            except ValueError:
+                continue
+            if created.tzinfo is None or created <= since:
+                continue
+        out.append(entry)
+    if tail:
+        out = out[-tail:]
+    return out
+
+
+def _timeline_actor(actors: Actors, kind: Any, ident: Any, full_id: bool) -> str:
+    if not kind and not ident:
+        return ""
+    if not ident:
+        return str(kind)  # a system actor has a type and no id
+    if not kind:
+        return display_id(ident, full_id)
+    name = actors.name(str(kind), str(ident))
+    if full_id and name == f"{kind}:{display_id(ident, False)}":
+        return f"{kind}:{ident}"
+    return name
+
+
+def _transition(before: Any, after: Any) -> str:
+    return f"{before or '(none)'} → {after or '(none)'}"
+
+
+def _timeline_detail(entry: dict[str, Any], actors: Actors, full_id: bool) -> str:
+    if entry.get("type") == "comment":
+        return str(entry.get("content") or "")
+    details = entry.get("details")
+    if not isinstance(details, dict) or not details:
+        return ""
+    if "from" in details or "to" in details:
+        return _transition(details.get("from"), details.get("to"))
+    if {"from_type", "from_id", "to_type", "to_id"} & details.keys():
+        return _transition(
+            _timeline_actor(actors, details.get("from_type"), details.get("from_id"), full_id),
+            _timeline_actor(actors, details.get("to_type"), details.get("to_id"), full_id),
+        )
+    return " ".join(f"{key}={details[key]}" for key in sorted(details))
+
+
+def cmd_timeline(ctx: Context, args: argparse.Namespace) -> None:
+    if args.tail is not None and args.tail < 0:
+        raise usage_error("--tail must be >= 0")
+    actions = set(split_ids(args.action))
+    since = _parse_time(args.since, "--since") if args.since else None
+    client = ctx.client()
+    # Without paging parameters the endpoint answers with the whole timeline, oldest first.
+    response = client.send("GET", f"/api/issues/{resolve_issue_ref(args.id)}/timeline")
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    kinds = response.headers.get("X-Timeline-Truncated")
+    if kinds:
+        info(
+            f"warning: timeline truncated by the server cap ({kinds}): older entries are "
+            'missing. Durations and "first entered <status>" cannot be concluded from this read.'
+        )
+    entries = timeline_filter(
+        list(response.json() or []), activity_only=args.activity_only, actions=actions,
+        since=since, tail=args.tail,
+    )  # fmt: skip
+    actors = Actors(client)
+    emit(entries, ctx.output, default="table",
+         columns=[("Time", lambda e: str(e.get("created_at") or "")[:16]),
+                  ("Type", lambda e: e.get("action") or e.get("type")),
+                  ("Actor", lambda e: _timeline_actor(actors, e.get("actor_type"),
+                                                      e.get("actor_id"), args.full_id)),
+                  ("Detail", lambda e: _timeline_detail(e, actors, args.full_id))])  # fmt: skip
 
 
 TASK_COLUMNS = [

@@ -1,4 +1,4 @@
-"""``multica runtime``: list, update (rename / visibility), rename, delete and usage."""
+"""``multica runtime``: list, update (rename / visibility), rename, delete, usage, activity."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("id", help="runtime UUID or id prefix")
     p.add_argument("--days", type=int, default=90, help="days of usage (1-365, default 90)")
     p.set_defaults(func=cmd_usage)
+
+    p = sub.add_parser("activity", help="task starts per hour of day (default output: table)")
+    p.add_argument("id", help="runtime UUID or id prefix")
+    p.add_argument("--tz", help="IANA time zone for the hours (default: yours, else UTC)")
+    p.set_defaults(func=cmd_activity)
 
 
 def resolve_runtime(client: ApiClient, ref: str) -> str:
@@ -118,3 +123,10 @@ def cmd_usage(ctx: Context, args: argparse.Namespace) -> None:
                   ("Input tokens", "input_tokens"), ("Output tokens", "output_tokens"),
                   ("Cache read", "cache_read_tokens"),
                   ("Cache write", "cache_write_tokens")])  # fmt: skip
+
+
+def cmd_activity(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+    runtime_id = resolve_runtime(client, args.id)
+    activity = client.get(f"/api/runtimes/{runtime_id}/activity", params={"tz": args.tz}) or []
+    emit(activity, ctx.output, default="table", columns=[("Hour", "hour"), ("Count", "count")])

@@ -1,4 +1,4 @@
-"""``multica workspace list|get|use|members``."""
+"""``multica workspace list|get|create|update|use|members|member list|invite``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from multica_cli.client import ApiClient
-from multica_cli.commands._common import UUID_RE, resolve_by_prefix
+from multica_cli.commands._common import (
+    UUID_RE,
+    add_text_flags,
+    read_text_flag,
+    resolve_by_prefix,
+    usage_error,
+)
 from multica_cli.config import update_config
 from multica_cli.context import CliError, Context
 from multica_cli.output import emit, info, print_json, print_table
@@ -25,9 +31,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help="make a workspace the default for this profile")
         p.add_argument("workspace", help="workspace id, slug or id prefix")
         p.set_defaults(func=cmd_use)
-    p = sub.add_parser("members", aliases=["member"], help="list a workspace's members")
+    p = sub.add_parser("create", help="create a workspace you own (default output: json)")
+    p.add_argument("--name", required=True, help="workspace name")
+    p.add_argument("--slug", required=True, help="permanent slug (lowercase letters, digits, -)")
+    add_text_flags(p, "description", "workspace description (decodes \\n, \\t, \\\\)")
+    add_text_flags(p, "context", "workspace context for agents (decodes \\n, \\t, \\\\)")
+    p.add_argument("--issue-prefix", help="issue key prefix (upper-cased by the server)")
+    p.set_defaults(func=cmd_create)
+    p = sub.add_parser("update", help="update a workspace (admins; default output: json)")
+    p.add_argument("workspace", nargs="?", help="workspace id, slug or id prefix")
+    p.add_argument("--name", help="new name")
+    add_text_flags(p, "description", "new description (decodes \\n, \\t, \\\\)")
+    add_text_flags(p, "context", "new context for agents (decodes \\n, \\t, \\\\)")
+    p.add_argument("--issue-prefix", help="new issue key prefix")
+    p.set_defaults(func=cmd_update)
+    p = sub.add_parser("members", help="list a workspace's members (default output: table)")
     p.add_argument("workspace", nargs="?", help="workspace id, slug or id prefix")
     p.set_defaults(func=cmd_members)
+    member = sub.add_parser("member", help="workspace members: list, invite")
+    msub = member.add_subparsers(dest="member_command", metavar="<subcommand>", required=True)
+    p = msub.add_parser("list", help="list a workspace's members (default output: table)")
+    p.add_argument("workspace", nargs="?", help="workspace id, slug or id prefix")
+    p.set_defaults(func=cmd_members)
+    p = msub.add_parser("invite", help="invite someone by e-mail (admins)")
+    p.add_argument("email", help="the invitee's e-mail address")
+    p.add_argument("workspace", nargs="?", help="workspace id, slug or id prefix")
+    p.add_argument("--role", default="member", help="member (default) or admin")
+    p.set_defaults(func=cmd_member_invite)
 
 
 def _workspaces(client: ApiClient) -> list[dict[str, Any]]:
@@ -77,12 +107,69 @@ def _target(ctx: Context, ref: str | None) -> str:
     return ctx.profile.workspace_id
 
 
+WORKSPACE_FIELDS = [
+    ("ID", "id"),
+    ("Name", "name"),
+    ("Slug", "slug"),
+    ("Issue prefix", "issue_prefix"),
+    ("Description", "description"),
+    ("Context", "context"),
+]
+
+
 def cmd_get(ctx: Context, args: argparse.Namespace) -> None:
     ws_id = _target(ctx, args.workspace)
     ws = ctx.client(workspace=False).get(f"/api/workspaces/{ws_id}")
-    emit(ws, ctx.output, fields=[("ID", "id"), ("Name", "name"), ("Slug", "slug"),
-                                  ("Issue prefix", "issue_prefix"),
-                                  ("Description", "description")])  # fmt: skip
+    emit(ws, ctx.output, fields=WORKSPACE_FIELDS)
+
+
+def _text_fields(args: argparse.Namespace, body: dict[str, Any]) -> None:
+    """``description`` and ``context`` (one stdin cannot feed both) and ``issue_prefix``."""
+    if args.description_stdin and args.context_stdin:
+        raise usage_error(
+            "--description-stdin and --context-stdin cannot be combined: pass one inline"
+        )
+    for name in ("description", "context"):
+        value = read_text_flag(args, name)
+        if value is not None:
+            body[name] = value
+    if args.issue_prefix is not None:
+        if not args.issue_prefix.strip():
+            raise usage_error("--issue-prefix cannot be empty")
+        body["issue_prefix"] = args.issue_prefix.strip()
+
+
+def cmd_create(ctx: Context, args: argparse.Namespace) -> None:
+    name, slug = args.name.strip(), args.slug.strip()
+    if not name:
+        raise usage_error("--name is required")
+    if not slug:
+        raise usage_error("--slug is required")
+    body: dict[str, Any] = {"name": name, "slug": slug}
+    _text_fields(args, body)
+    ws = ctx.client(workspace=False).post("/api/workspaces", json=body)
+    info(
+        f"Workspace {ws.get('name', name)} created ({ws.get('id')}); "
+        f"run `multica workspace use {ws.get('slug', slug)}` to make it the default."
+    )
+    emit(ws, ctx.output, fields=WORKSPACE_FIELDS)
+
+
+def cmd_update(ctx: Context, args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {}
+    if args.name is not None:
+        if not args.name.strip():
+            raise usage_error("--name cannot be empty")
+        body["name"] = args.name
+    _text_fields(args, body)
+    if not body:
+        raise usage_error(
+            "nothing to update: pass --name, --description, --context or --issue-prefix"
+        )
+    ws_id = _target(ctx, args.workspace)
+    ws = ctx.client(workspace=False).patch(f"/api/workspaces/{ws_id}", json=body)
+    info(f"Workspace {ws.get('name', '')} updated.")
+    emit(ws, ctx.output, fields=WORKSPACE_FIELDS)
 
 
 def cmd_use(ctx: Context, args: argparse.Namespace) -> None:
@@ -99,3 +186,27 @@ def cmd_members(ctx: Context, args: argparse.Namespace) -> None:
     emit(members, ctx.output, default="table",
          columns=[("User ID", "user_id"), ("Name", "name"), ("Email", "email"),
                   ("Role", "role")])  # fmt: skip
+
+
+INVITE_ROLES = ("member", "admin")
+
+
+def cmd_member_invite(ctx: Context, args: argparse.Namespace) -> None:
+    email = args.email.strip().lower()
+    if not email:
+        raise usage_error("email is required")
+    role = (args.role or "member").strip().lower()
+    if role == "owner":
+        raise usage_error("cannot invite as owner; use --role member or --role admin")
+    if role not in INVITE_ROLES:
+        raise usage_error(f"invalid --role {role!r}; expected member or admin")
+    ws_id = _target(ctx, args.workspace)
+    invitation = ctx.client(workspace=False).post(
+        f"/api/workspaces/{ws_id}/members", json={"email": email, "role": role}
+    )
+    info(
+        f"Invitation sent to {invitation.get('invitee_email', email)} "
+        f"(role: {invitation.get('role', role)}, status: {invitation.get('status', '')})."
+    )
+    if ctx.output == "json":
+        print_json(invitation)
