@@ -1,9 +1,9 @@
 """Task claims (daemon spec §1.7, §1.8; reliability §3.1): who may take which queued task, the
 lease it gets, and the payload the daemon runs it from.
 
-A claim is one transaction. Per candidate agent the agent row is locked with ``SKIP LOCKED``
-(so concurrent claimers pass each other instead of queueing). The next statement, whose
-snapshot sees every earlier holder's leases, counts the agent's active runs against
+A claim is one transaction. The candidate agents' rows are locked first, with ``SKIP LOCKED``
+(so concurrent claimers pass each other instead of queueing). Then, per agent, a statement
+whose snapshot sees every earlier lock holder's leases counts the agent's active runs against
 ``max_concurrent_tasks`` and takes its oldest highest-priority ``queued`` tasks on the caller's
 fresh runtimes with ``FOR UPDATE SKIP LOCKED``. Every (re)claim bumps ``lease_epoch`` and mints
 a ``mat_`` task token bound to (task, epoch); the previous epoch's token is deleted.
@@ -301,27 +301,31 @@ def _redeliver(runtime_ids: list[uuid.UUID], limit: int, now: Any) -> list[Agent
     return _leased(_REDELIVER_SQL, params)
 
 
+# The candidate agents: those with queued tasks on the caller's runtimes, best first, each
+# locked here (SKIP LOCKED: an agent another claimer holds is passed over, not waited for).
 _CANDIDATES_SQL = """
-SELECT t.agent_id FROM agent_task_queue t
-WHERE t.status = 'queued' AND t.runtime_id = ANY(%s)
-GROUP BY t.agent_id
-ORDER BY max(t.priority) DESC, min(t.created_at)
-LIMIT %s
+SELECT a.id, a.max_concurrent_tasks
+FROM agent a
+JOIN (
+  SELECT t.agent_id, max(t.priority) AS top, min(t.created_at) AS oldest
+  FROM agent_task_queue t
+  WHERE t.status = 'queued' AND t.runtime_id = ANY(%s)
+  GROUP BY t.agent_id
+  ORDER BY max(t.priority) DESC, min(t.created_at)
+  LIMIT %s
+) c ON c.agent_id = a.id
+WHERE a.archived_at IS NULL
+ORDER BY c.top DESC, c.oldest
+FOR UPDATE OF a SKIP LOCKED
 """
 
-# Per candidate agent, two statements. The first locks the agent row (SKIP LOCKED: a concurrent
-# claimer holding it is passed over). The second (a new READ COMMITTED snapshot, taken after the
-# lock, so every earlier holder's leases are visible) counts the agent's active runs, locks its
-# oldest highest-priority queued tasks on the caller's runtimes that do not collide with an active
-# run of the same (agent, issue), keeps at most one quick-create task (no issue), and leases them
-# under a new epoch — returning the leased rows. Locking and counting in one statement would count
-# with a snapshot older than the lock and let two claimers exceed ``max_concurrent_tasks``.
-_LOCK_AGENT_SQL = """
-SELECT max_concurrent_tasks FROM agent
-WHERE id = %s AND archived_at IS NULL
-FOR UPDATE SKIP LOCKED
-"""
-
+# Per locked candidate agent, one statement. It runs after the lock was taken, so its
+# READ COMMITTED snapshot sees every earlier lock holder's leases: it counts the agent's active
+# runs, locks its oldest highest-priority queued tasks on the caller's runtimes that do not
+# collide with an active run of the same (agent, issue), keeps at most one quick-create task
+# (no issue), and leases them under a new epoch — returning the leased rows. (Counting in the
+# statement that takes the lock would use a snapshot older than the lock and let two claimers
+# exceed ``max_concurrent_tasks``.)
 _CLAIM_AGENT_SQL = f"""
 WITH room AS (
   SELECT LEAST(%(limit)s, %(max_concurrent)s - (
@@ -368,17 +372,16 @@ def _agents(ids: set[Any]) -> dict[Any, Agent]:
 
 
 def _claim_for_agent(
-    agent_id: uuid.UUID, runtime_ids: list[uuid.UUID], limit: int, now: Any
+    agent_id: uuid.UUID,
+    max_concurrent: int,
+    runtime_ids: list[uuid.UUID],
+    limit: int,
+    now: Any,
 ) -> list[AgentTask]:
-    """Lease up to ``limit`` of the agent's queued tasks (see ``_CLAIM_AGENT_SQL``)."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_LOCK_AGENT_SQL, [agent_id])
-        row = cursor.fetchone()
-    if row is None:  # archived, gone, or another claimer holds it
-        return []
+    """Lease up to ``limit`` of a locked agent's queued tasks (see ``_CLAIM_AGENT_SQL``)."""
     params = {
         "agent": agent_id,
-        "max_concurrent": row[0],
+        "max_concurrent": max_concurrent,
         "limit": limit,
         "runtimes": runtime_ids,
         "now": now,
@@ -411,12 +414,12 @@ def task_claim(
         if len(leased) < limit:
             with prepared_cursor() as cursor:
                 cursor.execute(_CANDIDATES_SQL, [ids, max(limit * 4, 16)])
-                agent_ids = [row[0] for row in cursor.fetchall()]
-            for agent_id in agent_ids:  # distinct: one statement (one capacity count) per agent
+                candidates = cursor.fetchall()
+            for agent_id, max_concurrent in candidates:  # one capacity count per agent
                 remaining = limit - len(leased)
                 if remaining <= 0:
                     break
-                leased.extend(_claim_for_agent(agent_id, ids, remaining, now))
+                leased.extend(_claim_for_agent(agent_id, max_concurrent, ids, remaining, now))
         agents = _agents({t.agent_id for t in leased})
         for task in leased:
             task.agent = agents[task.agent_id]
