@@ -3,7 +3,7 @@ rollup's health. Thin: parse, call one service or selector, render."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
@@ -106,74 +106,39 @@ class IssueUsageView(WorkspaceAPIView):
         return Response(selectors.issue_usage(ctx=self.ctx, issue_ref=issue_id))
 
 
-class DashboardUsageDailyView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="dashboard_usage_daily",
-        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request) -> Response:
-        return Response(selectors.dashboard_usage_daily(ctx=self.ctx, params=request.query_params))
+def dashboard_view(name: str, selector: Callable[..., Any]) -> type[WorkspaceAPIView]:
+    """A workspace dashboard route: ``days``, ``tz`` and ``project_id`` in, the selector's rows
+    out (its name is the OpenAPI operation id)."""
 
-
-class DashboardUsageByAgentView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="dashboard_usage_by_agent",
-        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request) -> Response:
-        return Response(
-            selectors.dashboard_usage_by_agent(ctx=self.ctx, params=request.query_params)
+    class View(WorkspaceAPIView):
+        @extend_schema(
+            operation_id=selector.__name__,
+            parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
+            responses=OpenApiTypes.OBJECT,
         )
+        def get(self, request: Request) -> Response:
+            return Response(selector(ctx=self.ctx, params=request.query_params))
+
+    View.__name__ = View.__qualname__ = name
+    return View
 
 
-class DashboardAgentRunTimeView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="dashboard_agent_run_time",
-        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request) -> Response:
-        return Response(
-            selectors.dashboard_agent_run_time(ctx=self.ctx, params=request.query_params)
-        )
-
-
-class DashboardRunTimeDailyView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="dashboard_run_time_daily",
-        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request) -> Response:
-        return Response(
-            selectors.dashboard_run_time_daily(ctx=self.ctx, params=request.query_params)
-        )
-
-
-class DashboardFailuresDailyView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="dashboard_failures_daily",
-        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request) -> Response:
-        return Response(
-            selectors.dashboard_failures_daily(ctx=self.ctx, params=request.query_params)
-        )
-
-
-class DashboardFailuresByAgentView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="dashboard_failures_by_agent",
-        parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request) -> Response:
-        return Response(
-            selectors.dashboard_failures_by_agent(ctx=self.ctx, params=request.query_params)
-        )
+DashboardUsageDailyView = dashboard_view("DashboardUsageDailyView", selectors.dashboard_usage_daily)
+DashboardUsageByAgentView = dashboard_view(
+    "DashboardUsageByAgentView", selectors.dashboard_usage_by_agent
+)
+DashboardAgentRunTimeView = dashboard_view(
+    "DashboardAgentRunTimeView", selectors.dashboard_agent_run_time
+)
+DashboardRunTimeDailyView = dashboard_view(
+    "DashboardRunTimeDailyView", selectors.dashboard_run_time_daily
+)
+DashboardFailuresDailyView = dashboard_view(
+    "DashboardFailuresDailyView", selectors.dashboard_failures_daily
+)
+DashboardFailuresByAgentView = dashboard_view(
+    "DashboardFailuresByAgentView", selectors.dashboard_failures_by_agent
+)
 
 
 class RollupStatusView(WorkspaceAPIView):
