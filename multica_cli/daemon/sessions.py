@@ -253,8 +253,10 @@ class RpcSession(Session):
         elif "method" in obj:
             self.on_notification(str(obj["method"]), obj.get("params") or {})
         elif "id" in obj:
-            handler = self._pending.pop(obj["id"], None) if isinstance(obj["id"], int) else None
-            self._sent.pop(obj["id"], None) if isinstance(obj["id"], int) else None
+            handler = None
+            if isinstance(obj["id"], int):
+                handler = self._pending.pop(obj["id"], None)
+                self._sent.pop(obj["id"], None)
             if handler is not None:
                 handler(obj)
 

@@ -44,99 +44,69 @@ class DaemonTaskUsageView(DaemonView):
         return Response({"status": "ok"})
 
 
-class RuntimeUsageView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="runtime_usage", parameters=WINDOW_PARAMS, responses=OpenApiTypes.OBJECT
-    )
-    def get(self, request: Request, runtime_id: Any) -> Response:
-        return Response(
-            selectors.runtime_usage_daily(
-                ctx=self.ctx, runtime_id=runtime_id, params=request.query_params
-            )
-        )
-
-
-class RuntimeUsageByAgentView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="runtime_usage_by_agent",
-        parameters=WINDOW_PARAMS,
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request, runtime_id: Any) -> Response:
-        return Response(
-            selectors.runtime_usage_by_agent(
-                ctx=self.ctx, runtime_id=runtime_id, params=request.query_params
-            )
-        )
-
-
-class RuntimeUsageByHourView(WorkspaceAPIView):
-    @extend_schema(
-        operation_id="runtime_usage_by_hour",
-        parameters=WINDOW_PARAMS,
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request, runtime_id: Any) -> Response:
-        return Response(
-            selectors.runtime_usage_by_hour(
-                ctx=self.ctx, runtime_id=runtime_id, params=request.query_params
-            )
-        )
-
-
-class RuntimeActivityView(WorkspaceAPIView):
-    """``GET /api/runtimes/{id}/activity?tz=`` → ``[{hour, count}]`` task starts per hour."""
-
-    @extend_schema(
-        operation_id="runtime_activity",
-        parameters=[TZ_PARAM],
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request: Request, runtime_id: Any) -> Response:
-        return Response(
-            selectors.runtime_task_activity(
-                ctx=self.ctx, runtime_id=runtime_id, params=request.query_params
-            )
-        )
-
-
 class IssueUsageView(WorkspaceAPIView):
     @extend_schema(operation_id="issue_usage", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, issue_id: str) -> Response:
         return Response(selectors.issue_usage(ctx=self.ctx, issue_ref=issue_id))
 
 
-def dashboard_view(name: str, selector: Callable[..., Any]) -> type[WorkspaceAPIView]:
-    """A workspace dashboard route: ``days``, ``tz`` and ``project_id`` in, the selector's rows
-    out (its name is the OpenAPI operation id)."""
+def usage_view(
+    name: str,
+    selector: Callable[..., Any],
+    *,
+    operation_id: str | None = None,
+    parameters: list[OpenApiParameter] | None = None,
+) -> type[WorkspaceAPIView]:
+    """A read route whose query string goes straight to ``selector`` (with the route's
+    ``runtime_id`` when it has one); the selector's name is the default OpenAPI operation id."""
 
     class View(WorkspaceAPIView):
         @extend_schema(
-            operation_id=selector.__name__,
-            parameters=[*WINDOW_PARAMS, PROJECT_PARAM],
+            operation_id=operation_id or selector.__name__,
+            parameters=parameters if parameters is not None else [*WINDOW_PARAMS, PROJECT_PARAM],
             responses=OpenApiTypes.OBJECT,
         )
-        def get(self, request: Request) -> Response:
-            return Response(selector(ctx=self.ctx, params=request.query_params))
+        def get(self, request: Request, **route: Any) -> Response:
+            return Response(selector(ctx=self.ctx, params=request.query_params, **route))
 
     View.__name__ = View.__qualname__ = name
     return View
 
 
-DashboardUsageDailyView = dashboard_view("DashboardUsageDailyView", selectors.dashboard_usage_daily)
-DashboardUsageByAgentView = dashboard_view(
+RuntimeUsageView = usage_view(
+    "RuntimeUsageView",
+    selectors.runtime_usage_daily,
+    operation_id="runtime_usage",
+    parameters=WINDOW_PARAMS,
+)
+RuntimeUsageByAgentView = usage_view(
+    "RuntimeUsageByAgentView", selectors.runtime_usage_by_agent, parameters=WINDOW_PARAMS
+)
+RuntimeUsageByHourView = usage_view(
+    "RuntimeUsageByHourView", selectors.runtime_usage_by_hour, parameters=WINDOW_PARAMS
+)
+RuntimeActivityView = usage_view(
+    "RuntimeActivityView",
+    selectors.runtime_task_activity,
+    operation_id="runtime_activity",
+    parameters=[TZ_PARAM],
+)
+
+
+DashboardUsageDailyView = usage_view("DashboardUsageDailyView", selectors.dashboard_usage_daily)
+DashboardUsageByAgentView = usage_view(
     "DashboardUsageByAgentView", selectors.dashboard_usage_by_agent
 )
-DashboardAgentRunTimeView = dashboard_view(
+DashboardAgentRunTimeView = usage_view(
     "DashboardAgentRunTimeView", selectors.dashboard_agent_run_time
 )
-DashboardRunTimeDailyView = dashboard_view(
+DashboardRunTimeDailyView = usage_view(
     "DashboardRunTimeDailyView", selectors.dashboard_run_time_daily
 )
-DashboardFailuresDailyView = dashboard_view(
+DashboardFailuresDailyView = usage_view(
     "DashboardFailuresDailyView", selectors.dashboard_failures_daily
 )
-DashboardFailuresByAgentView = dashboard_view(
+DashboardFailuresByAgentView = usage_view(
     "DashboardFailuresByAgentView", selectors.dashboard_failures_by_agent
 )
 
